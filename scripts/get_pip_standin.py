@@ -14,4 +14,6 @@ sys.path.insert(0, wheel)
 
 from pip._internal.cli.main import main  # noqa: E402  (importable only once the wheel is on sys.path)
 
-sys.exit(main(["install", "--upgrade", "--force-reinstall", "--find-links", here] + sys.argv[1:]))
+# Like the real get-pip.py: --no-setuptools / --no-wheel only mean "don't add those packages".
+args = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
+sys.exit(main(["install", "--upgrade", "--force-reinstall", "--find-links", here] + args))
