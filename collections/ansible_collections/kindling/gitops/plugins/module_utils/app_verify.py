@@ -1,0 +1,385 @@
+# -*- coding: utf-8 -*-
+# Copyright: kindling.gitops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks that prove a deployed app answers as expected, as data: one record per check.
+
+Used by the app_verify module; importable and testable without running Ansible. HTTP goes through
+ansible's open_url (proxy, CA and TLS handling identical to the other modules); metrics are parsed
+with prometheus_client's own parser, never with regular expressions.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import socket
+import ssl
+import time
+import traceback
+import urllib.error
+from urllib.parse import urlsplit
+
+from ansible.module_utils.urls import open_url
+
+try:
+    from prometheus_client.parser import text_string_to_metric_families
+except ImportError:
+    text_string_to_metric_families = None
+    PROMETHEUS_CLIENT_IMPORT_ERROR = traceback.format_exc()
+else:
+    PROMETHEUS_CLIENT_IMPORT_ERROR = None
+
+HEALTH, READY, INFO, METRICS, LATENCY = "/health", "/ready", "/", "metrics", "latency"
+CHECK_NAMES = (HEALTH, READY, INFO, METRICS, LATENCY)
+DEFAULT_METRICS_PORT = 9090
+METRICS_CONTENT_TYPES = ("text/plain", "application/openmetrics-text")
+IDENTITY_FIELDS = ("app", "environment", "version")
+METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# RFC 1123 host names and IPv4 literals, optionally with a port: what an Ingress rule's host can be.
+HOST_HEADER = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")
+USER_AGENT = "kindling-app-verify"
+
+
+class OptionError(ValueError):
+    """A user error in one option: the message starts with the option's name."""
+
+    def __init__(self, option, problem):
+        super(OptionError, self).__init__("%s: %s" % (option, problem))
+        self.option = option
+
+
+class FetchError(Exception):
+    """No usable HTTP response (refused, timed out, TLS, redirect); retryable says whether trying again may help."""
+
+    def __init__(self, detail, retryable):
+        super(FetchError, self).__init__(detail)
+        self.detail = detail
+        self.retryable = retryable
+
+
+class Response(object):
+    def __init__(self, status, content_type, body):
+        self.status = status
+        self.content_type = content_type
+        self.body = body
+
+
+def _check_http_url(option, value):
+    if not isinstance(value, str) or not value:
+        raise OptionError(option, "must be an http:// or https:// URL, got %r" % (value,))
+    try:
+        parts = urlsplit(value)
+        parts.port  # pylint: disable=pointless-statement  # raises ValueError on a bad port
+    except ValueError as error:
+        raise OptionError(option, "%r is not a valid URL (%s)" % (value, error))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OptionError(option, "%r must be an http:// or https:// URL with a host" % (value,))
+    if parts.username or parts.password:
+        raise OptionError(option, "must not carry credentials")
+    if parts.query or parts.fragment:
+        raise OptionError(option, "%r must not have a query or fragment" % (value,))
+    return value
+
+
+def default_metrics_url(base_url):
+    """The base URL's host on the app's metrics port (plain HTTP: the port is not behind TLS)."""
+    host = urlsplit(base_url).hostname
+    if ":" in host:
+        host = "[%s]" % host
+    return "http://%s:%d/metrics" % (host, DEFAULT_METRICS_PORT)
+
+
+def _normalize_required_metric(index, item):
+    option = "required_metrics[%d]" % index
+    if isinstance(item, str):
+        item = {"name": item}
+    if not isinstance(item, dict):
+        raise OptionError(option, "must be a metric name or a dict with name and labels, got %r" % (item,))
+    unknown = sorted(set(item) - {"name", "labels"})
+    if unknown:
+        raise OptionError(option, "unknown key(s) %s (allowed: name, labels)" % ", ".join(unknown))
+    name = item.get("name")
+    if not isinstance(name, str) or not METRIC_NAME.match(name):
+        raise OptionError(option + ".name", "%r is not a Prometheus metric name" % (name,))
+    labels = item.get("labels") or {}
+    if not isinstance(labels, dict):
+        raise OptionError(option + ".labels", "must be a dict of label name to value")
+    for label, value in labels.items():
+        if not isinstance(label, str) or not LABEL_NAME.match(label):
+            raise OptionError(option + ".labels", "%r is not a Prometheus label name" % (label,))
+        if not isinstance(value, str):
+            raise OptionError(option + ".labels." + label, "must be a string, got %r" % (value,))
+    return {"name": name, "labels": dict(labels)}
+
+
+def _positive(option, value, allow_zero=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise OptionError(option, "must be a number, got %r" % (value,))
+    if value < 0 or (value == 0 and not allow_zero):
+        raise OptionError(option, "must be %s, got %r" % ("0 or more" if allow_zero else "greater than 0", value))
+    return value
+
+
+def build_config(params):
+    """Validate the module's options into a plain dict; raises OptionError naming the first bad option."""
+    base_url = _check_http_url("base_url", params.get("base_url")).rstrip("/")
+    metrics_url = params.get("metrics_url")
+    metrics_url = default_metrics_url(base_url) if metrics_url is None else _check_http_url("metrics_url", metrics_url)
+    checks = params.get("checks")
+    checks = list(CHECK_NAMES) if checks is None else list(checks)
+    if not checks:
+        raise OptionError("checks", "must name at least one check (%s)" % ", ".join(CHECK_NAMES))
+    for name in checks:
+        if name not in CHECK_NAMES:
+            raise OptionError("checks", "unknown check %r (choose from %s)" % (name, ", ".join(CHECK_NAMES)))
+    expected = {}
+    for field in IDENTITY_FIELDS:
+        value = params.get("expected_" + field)
+        if value is not None:
+            if not isinstance(value, str) or not value.strip():
+                raise OptionError("expected_" + field, "must be a non-empty string, got %r" % (value,))
+            expected[field] = value
+    required = [_normalize_required_metric(i, item) for i, item in enumerate(params.get("required_metrics") or [])]
+    budget = params.get("latency_budget_ms")
+    if budget is not None:
+        _positive("latency_budget_ms", budget)
+    host_header = params.get("host_header")
+    if host_header is not None and not HOST_HEADER.match(host_header):
+        raise OptionError("host_header", "%r is not a host name (e.g. app1.dev.example.com)" % (host_header,))
+    attempts = params.get("attempts", 3)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise OptionError("attempts", "must be an integer of 1 or more, got %r" % (attempts,))
+    ca_path = params.get("ca_path")
+    if ca_path is not None and not os.path.isfile(ca_path):
+        raise OptionError("ca_path", "%s is not a readable file" % ca_path)
+    return {
+        "base_url": base_url,
+        "metrics_url": metrics_url,
+        "checks": checks,
+        "expected": expected,
+        "required_metrics": required,
+        "latency_budget_ms": budget,
+        "host_header": host_header,
+        "validate_certs": bool(params.get("validate_certs", True)),
+        "ca_path": ca_path,
+        "attempts": attempts,
+        "retry_delay": _positive("retry_delay", params.get("retry_delay", 1.0), allow_zero=True),
+        "request_timeout": _positive("request_timeout", params.get("request_timeout", 5.0)),
+        "deadline": _positive("deadline", params.get("deadline", 60.0)),
+    }
+
+
+def _reason_text(reason):
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused", True
+    if isinstance(reason, (socket.timeout, TimeoutError)):
+        return "timed out", True
+    if isinstance(reason, (ssl.SSLError, ssl.CertificateError)):
+        return "TLS error: %s" % reason, False
+    if isinstance(reason, socket.gaierror):
+        return "cannot resolve host: %s" % reason, False
+    return str(reason), True
+
+
+def fetch(url, config, timeout, headers=None):
+    """GET url without following redirects; returns a Response for any HTTP status or raises FetchError."""
+    try:
+        handle = open_url(url, method="GET", headers=headers or {}, timeout=timeout,
+                          validate_certs=config["validate_certs"], ca_path=config["ca_path"],
+                          follow_redirects="none", use_netrc=False, http_agent=USER_AGENT)
+        with handle:
+            return Response(handle.status, handle.headers.get("Content-Type", ""),
+                            handle.read().decode("utf-8", "replace"))
+    except urllib.error.HTTPError as error:
+        if 300 <= error.code < 400:
+            # With redirects off, the error's url is where the server points to (e.g. http -> https).
+            location = (error.headers or {}).get("Location") or error.url
+            raise FetchError("redirected (%d) to %s; use that URL as base_url" % (error.code, location), False)
+        body = error.read().decode("utf-8", "replace") if error.fp else ""
+        return Response(error.code, (error.headers or {}).get("Content-Type", ""), body)
+    except urllib.error.URLError as error:
+        raise FetchError(*_reason_text(error.reason))
+    except (ssl.SSLError, ssl.CertificateError) as error:
+        raise FetchError(*_reason_text(error))
+    except (socket.timeout, TimeoutError) as error:
+        raise FetchError(*_reason_text(error))
+    except (ConnectionError, http.client.HTTPException) as error:
+        raise FetchError("connection failed: %s" % (error or type(error).__name__), True)
+    except OSError as error:
+        raise FetchError("connection failed: %s" % error, True)
+
+
+def _status_problem(response):
+    """(detail, retryable) when the status is not 200, else None."""
+    if response.status == 200:
+        return None
+    return str(response.status), response.status >= 500
+
+
+def _json_body(response):
+    media_type = response.content_type.split(";")[0].strip().lower()
+    if media_type != "application/json":
+        return None, "content type %r, expected application/json" % (media_type or "none")
+    try:
+        return json.loads(response.body), None
+    except ValueError as error:
+        return None, "body is not JSON (%s)" % error
+
+
+def evaluate_health(response, config):
+    problem = _status_problem(response)
+    if problem:
+        return (False,) + problem
+    body, error = _json_body(response)
+    if error:
+        return False, error, False
+    if not isinstance(body, dict) or body.get("status") != "ok":
+        status = body.get("status") if isinstance(body, dict) else body
+        return False, "status %s != expected ok" % (status,), False
+    return True, "status ok", False
+
+
+def evaluate_ready(response, config):
+    problem = _status_problem(response)
+    if problem:
+        return (False,) + problem
+    return True, "ready", False
+
+
+def evaluate_info(response, config):
+    problem = _status_problem(response)
+    if problem:
+        return (False,) + problem
+    body, error = _json_body(response)
+    if error:
+        return False, error, False
+    if not isinstance(body, dict):
+        return False, "body is a JSON %s, expected an object" % type(body).__name__, False
+    mismatches = []
+    for field, wanted in config["expected"].items():
+        if field not in body:
+            mismatches.append("%s missing" % field)
+        elif str(body[field]) != wanted:
+            mismatches.append("%s %s != expected %s" % (field, body[field], wanted))
+    if mismatches:
+        return False, "; ".join(mismatches), False
+    return True, ", ".join("%s %s" % (f, body.get(f)) for f in IDENTITY_FIELDS if f in body), False
+
+
+def _describe_metric(required):
+    if not required["labels"]:
+        return required["name"]
+    labels = ",".join('%s="%s"' % item for item in sorted(required["labels"].items()))
+    return "%s{%s}" % (required["name"], labels)
+
+
+def _metric_present(families, required):
+    """A family or sample of that name (counters: family app_x, sample app_x_total) whose labels include the filter."""
+    for family in families:
+        for sample in family.samples:
+            if required["name"] not in (family.name, sample.name):
+                continue
+            if all(sample.labels.get(k) == v for k, v in required["labels"].items()):
+                return True
+        if not family.samples and family.name == required["name"] and not required["labels"]:
+            return True
+    return False
+
+
+def evaluate_metrics(response, config):
+    problem = _status_problem(response)
+    if problem:
+        return (False,) + problem
+    media_type = response.content_type.split(";")[0].strip().lower()
+    if media_type not in METRICS_CONTENT_TYPES:
+        return False, "content type %r, expected text/plain (Prometheus text format)" % (media_type or "none"), False
+    if text_string_to_metric_families is None:
+        return False, "the prometheus_client Python package is missing on the target", False
+    try:
+        families = list(text_string_to_metric_families(response.body))
+    except (ValueError, TypeError, IndexError) as error:
+        return False, "not in Prometheus text format (%s)" % error, False
+    missing = [_describe_metric(m) for m in config["required_metrics"] if not _metric_present(families, m)]
+    if missing:
+        return False, "missing %s" % ", ".join(missing), False
+    return True, "%d metric families, %d required present" % (len(families), len(config["required_metrics"])), False
+
+
+class Verifier(object):
+    """Runs the configured checks once each, retrying the transient failures until attempts or the deadline run out."""
+
+    def __init__(self, config, clock=time.monotonic, sleep=time.sleep, fetcher=fetch):
+        self.config = config
+        self.clock = clock
+        self.sleep = sleep
+        self.fetcher = fetcher
+        self.deadline_at = None
+
+    def _attempt(self, url, headers, evaluate):
+        remaining = self.deadline_at - self.clock()
+        timeout = max(min(self.config["request_timeout"], remaining), 0.1)
+        started = self.clock()
+        try:
+            response = self.fetcher(url, self.config, timeout, headers)
+        except FetchError as error:
+            return False, error.detail, error.retryable, (self.clock() - started) * 1000.0, False
+        latency_ms = (self.clock() - started) * 1000.0
+        ok, detail, retryable = evaluate(response, self.config)
+        return ok, detail, retryable, latency_ms, True
+
+    def http_check(self, name, url, headers, evaluate):
+        attempts = 0
+        while True:
+            attempts += 1
+            ok, detail, retryable, latency_ms, answered = self._attempt(url, headers, evaluate)
+            out_of_time = self.clock() + self.config["retry_delay"] >= self.deadline_at
+            if ok or not retryable or attempts >= self.config["attempts"] or out_of_time:
+                break
+            self.sleep(self.config["retry_delay"])
+        if not ok and attempts > 1:
+            detail = "%s after %d attempts" % (detail, attempts)
+        return {"name": name, "ok": ok, "detail": detail, "latency_ms": round(latency_ms, 1),
+                "url": url, "attempts": attempts, "answered": answered}
+
+    def latency_check(self, records):
+        budget = self.config["latency_budget_ms"]
+        measured = [r for r in records if r["answered"] and r["name"] != METRICS]
+        if not measured:
+            return {"name": LATENCY, "ok": False, "detail": "no response to measure", "latency_ms": None}
+        slowest = max(measured, key=lambda r: r["latency_ms"])
+        if budget is None:
+            return {"name": LATENCY, "ok": True, "detail": "no budget set; slowest %s took %.0f ms"
+                    % (slowest["name"], slowest["latency_ms"]), "latency_ms": slowest["latency_ms"]}
+        ok = slowest["latency_ms"] <= budget
+        detail = "%s took %.0f ms %s budget %s ms" % (slowest["name"], slowest["latency_ms"],
+                                                     "<=" if ok else ">", budget)
+        return {"name": LATENCY, "ok": ok, "detail": detail, "latency_ms": slowest["latency_ms"]}
+
+    def run(self):
+        self.deadline_at = self.clock() + self.config["deadline"]
+        base, checks = self.config["base_url"], self.config["checks"]
+        app_headers = {"Host": self.config["host_header"]} if self.config["host_header"] else {}
+        plan = [
+            (HEALTH, base + HEALTH, app_headers, evaluate_health),
+            (READY, base + READY, app_headers, evaluate_ready),
+            (INFO, base + INFO, app_headers, evaluate_info),
+            (METRICS, self.config["metrics_url"], {}, evaluate_metrics),
+        ]
+        records = [self.http_check(*step) for step in plan if step[0] in checks]
+        if LATENCY in checks:
+            records.append(self.latency_check(records))
+        for record in records:
+            record.pop("answered", None)
+        failed = ["%s: %s" % (r["name"], r["detail"]) for r in records if not r["ok"]]
+        return {"ok": not failed, "checks": records, "failed": failed}
+
+
+def summarize(result):
+    """One line for a person: what passed, or exactly which checks failed and why."""
+    total = len(result["checks"])
+    if result["ok"]:
+        return "all %d checks passed" % total
+    return "%d of %d checks failed: %s" % (len(result["failed"]), total, "; ".join(result["failed"]))

@@ -1,0 +1,282 @@
+# -*- coding: utf-8 -*-
+# Copyright: kindling.gitops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""app_verify's logic: option validation, HTTP failure handling against real sockets, retries and the deadline."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ansible_collections.kindling.gitops.plugins.module_utils import app_verify
+
+METRICS_TEXT = (
+    "# HELP app_request_count_total Requests served.\n"
+    "# TYPE app_request_count_total counter\n"
+    'app_request_count_total{method="GET",path="/",status="200"} 4.0\n'
+    "# HELP app_build_info Build of the running app.\n"
+    "# TYPE app_build_info gauge\n"
+    'app_build_info{version="1.0.1",commit="abc1234"} 1.0\n'
+)
+
+
+class StubAppHandler(BaseHTTPRequestHandler):
+    """HTTP-boundary double: each path answers what ROUTES says (status, content type, body)."""
+
+    routes = {}
+
+    def do_GET(self):  # pylint: disable=invalid-name  # BaseHTTPRequestHandler's naming
+        status, content_type, body, extra = self.routes.get(self.path, (404, "text/plain", "not found", {}))
+        if body == "HOST":
+            body = json.dumps({"host": self.headers.get("Host")})
+        payload = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(routes):
+        handler = type("Handler", (StubAppHandler,), {"routes": routes})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        return "http://127.0.0.1:%d" % server.server_address[1]
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def healthy_routes(version="1.0.1"):
+    return {
+        "/health": (200, "application/json", json.dumps({"status": "ok"}), {}),
+        "/ready": (200, "application/json", json.dumps({"status": "ready"}), {}),
+        "/": (200, "application/json", json.dumps({"app": "app1", "environment": "dev", "version": version}), {}),
+        "/metrics": (200, "text/plain; version=0.0.4; charset=utf-8", METRICS_TEXT, {}),
+    }
+
+
+def config_for(base_url, **overrides):
+    params = {"base_url": base_url, "metrics_url": base_url + "/metrics", "expected_app": "app1",
+              "expected_environment": "dev", "expected_version": "1.0.1",
+              "required_metrics": ["app_request_count_total"], "attempts": 2, "retry_delay": 0,
+              "request_timeout": 2, "deadline": 10}
+    params.update(overrides)
+    return app_verify.build_config(params)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("overrides, option", [
+    ({"base_url": "ftp://example.com"}, "base_url"),
+    ({"base_url": "http://"}, "base_url"),
+    ({"base_url": "http://127.0.0.1:99999"}, "base_url"),
+    ({"base_url": "http://user:pw@127.0.0.1"}, "base_url"),
+    ({"metrics_url": "127.0.0.1:9090/metrics"}, "metrics_url"),
+    ({"required_metrics": ["bad-name"]}, "required_metrics[0].name"),
+    ({"required_metrics": [{"name": "ok_name", "labels": {"bad-label": "x"}}]}, "required_metrics[0].labels"),
+    ({"required_metrics": [{"name": "ok_name", "labels": {"le": 1}}]}, "required_metrics[0].labels.le"),
+    ({"required_metrics": [{"name": "ok_name", "label": {}}]}, "required_metrics[0]"),
+    ({"latency_budget_ms": 0}, "latency_budget_ms"),
+    ({"latency_budget_ms": -5}, "latency_budget_ms"),
+    ({"host_header": "app1 dev"}, "host_header"),
+    ({"attempts": 0}, "attempts"),
+    ({"retry_delay": -1}, "retry_delay"),
+    ({"request_timeout": 0}, "request_timeout"),
+    ({"deadline": 0}, "deadline"),
+    ({"checks": []}, "checks"),
+    ({"checks": ["/healthz"]}, "checks"),
+    ({"expected_version": " "}, "expected_version"),
+    ({"ca_path": "/nonexistent/ca.pem"}, "ca_path"),
+])
+def test_bad_option_fails_naming_it(overrides, option):
+    with pytest.raises(app_verify.OptionError) as error:
+        config_for(overrides.pop("base_url", "http://127.0.0.1:8080"), **overrides)
+    assert error.value.option == option
+    assert str(error.value).startswith(option + ": ")
+
+
+@pytest.mark.parametrize("base_url, expected", [
+    ("http://127.0.0.1:8080", "http://127.0.0.1:9090/metrics"),
+    ("https://app1.dev.example.com/", "http://app1.dev.example.com:9090/metrics"),
+    ("http://[::1]:8080", "http://[::1]:9090/metrics"),
+])
+def test_metrics_url_defaults_to_the_base_host_on_9090(base_url, expected):
+    assert app_verify.build_config({"base_url": base_url})["metrics_url"] == expected
+
+
+def test_healthy_app_passes_every_check(serve):
+    result = app_verify.Verifier(config_for(serve(healthy_routes()), latency_budget_ms=2000)).run()
+    assert result["failed"] == []
+    assert [c["name"] for c in result["checks"]] == ["/health", "/ready", "/", "metrics", "latency"]
+    assert all(c["ok"] for c in result["checks"])
+    assert app_verify.summarize(result) == "all 5 checks passed"
+
+
+@pytest.mark.parametrize("route, answer, failure", [
+    ("/", (200, "application/json", json.dumps({"app": "app1", "environment": "dev", "version": "1.0.0"}), {}),
+     "/: version 1.0.0 != expected 1.0.1"),
+    ("/", (200, "application/json", json.dumps({"app": "app1", "environment": "qa"}), {}),
+     "/: environment qa != expected dev; version missing"),
+    ("/", (200, "text/html", "<html>hi</html>", {}), "/: content type 'text/html', expected application/json"),
+    ("/", (200, "application/json", "{not json", {}), "/: body is not JSON"),
+    ("/health", (500, "text/plain", "boom", {}), "/health: 500 after 2 attempts"),
+    ("/health", (200, "application/json", json.dumps({"status": "degraded"}), {}),
+     "/health: status degraded != expected ok"),
+    ("/ready", (404, "text/plain", "nope", {}), "/ready: 404"),
+    ("/", (301, "text/html", "", {"Location": "https://app1.example.com/"}),
+     "/: redirected (301) to https://app1.example.com/"),
+    ("/metrics", (200, "text/plain", METRICS_TEXT.replace("app_request_count", "app_requests"), {}),
+     "metrics: missing app_request_count_total"),
+    ("/metrics", (200, "application/json", "{}", {}), "metrics: content type 'application/json'"),
+    ("/metrics", (200, "text/plain", "app_request_count_total{oops 1\n", {}),
+     "metrics: not in Prometheus text format"),
+])
+def test_each_broken_answer_fails_only_its_check_with_a_precise_reason(serve, route, answer, failure):
+    routes = healthy_routes()
+    routes[route] = answer
+    result = app_verify.Verifier(config_for(serve(routes))).run()
+    assert len(result["failed"]) == 1, result["failed"]
+    assert result["failed"][0].startswith(failure)
+    assert not result["ok"]
+
+
+def test_label_filter_must_match_a_sample(serve):
+    base = serve(healthy_routes())
+    wanted = {"name": "app_build_info", "labels": {"version": "1.0.1"}}
+    assert app_verify.Verifier(config_for(base, required_metrics=[wanted])).run()["ok"]
+    wanted["labels"]["version"] = "9.9.9"
+    result = app_verify.Verifier(config_for(base, required_metrics=[wanted])).run()
+    assert result["failed"] == ['metrics: missing app_build_info{version="9.9.9"}']
+
+
+def test_host_header_is_sent_to_the_app_requests(serve):
+    routes = healthy_routes()
+    routes["/"] = (200, "application/json", "HOST", {})
+    base = serve(routes)
+    config = config_for(base, host_header="app1-dev.localtest.me", checks=["/"])
+    response = app_verify.fetch(base + "/", config, 2, {"Host": config["host_header"]})
+    assert json.loads(response.body) == {"host": "app1-dev.localtest.me"}
+
+
+def test_connection_refused_is_retried_then_reported():
+    base = "http://127.0.0.1:%d" % free_port()
+    result = app_verify.Verifier(config_for(base, attempts=3, checks=["/health"])).run()
+    assert result["failed"] == ["/health: connection refused after 3 attempts"]
+    assert result["checks"][0]["attempts"] == 3
+
+
+def test_a_server_that_never_answers_times_out():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    try:
+        base = "http://127.0.0.1:%d" % listener.getsockname()[1]
+        result = app_verify.Verifier(config_for(base, attempts=1, request_timeout=0.3, checks=["/health"])).run()
+        assert result["failed"] == ["/health: timed out"]
+    finally:
+        listener.close()
+
+
+def test_tls_to_a_plain_http_port_is_an_error_not_a_traceback(serve):
+    base = serve(healthy_routes()).replace("http://", "https://")
+    result = app_verify.Verifier(config_for(base, attempts=1, checks=["/health"])).run()
+    assert result["failed"][0].startswith("/health: TLS error: ")
+
+
+def test_latency_over_budget_fails_the_latency_check_only():
+    clock = FakeClock()
+    slow = {"/": 0.8}
+
+    def fetcher(url, config, timeout, headers):
+        clock.now += slow.get(url.rsplit(":8080", 1)[-1], 0.01)
+        path = url.rsplit(":8080", 1)[-1]
+        return app_verify.Response(*healthy_routes()[path][:3])
+
+    config = config_for("http://127.0.0.1:8080", latency_budget_ms=300, checks=["/health", "/", "latency"])
+    result = app_verify.Verifier(config, clock=clock, sleep=clock.sleep, fetcher=fetcher).run()
+    assert result["failed"] == ["latency: / took 800 ms > budget 300 ms"]
+
+
+def test_latency_without_any_answer_is_a_failure_not_a_pass():
+    def fetcher(url, config, timeout, headers):
+        raise app_verify.FetchError("connection refused", True)
+
+    clock = FakeClock()
+    config = config_for("http://127.0.0.1:8080", latency_budget_ms=300, checks=["/health", "latency"], attempts=1)
+    result = app_verify.Verifier(config, clock=clock, sleep=clock.sleep, fetcher=fetcher).run()
+    assert result["failed"] == ["/health: connection refused", "latency: no response to measure"]
+
+
+class FakeClock(object):
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_retries_stop_at_the_deadline():
+    clock = FakeClock()
+
+    def fetcher(url, config, timeout, headers):
+        clock.now += 1
+        return app_verify.Response(503, "text/plain", "starting")
+
+    config = config_for("http://127.0.0.1:8080", checks=["/ready"], attempts=100, retry_delay=2, deadline=10)
+    result = app_verify.Verifier(config, clock=clock, sleep=clock.sleep, fetcher=fetcher).run()
+    check = result["checks"][0]
+    assert check["attempts"] == 4
+    assert clock.now - 1000.0 <= 10
+    assert result["failed"] == ["/ready: 503 after 4 attempts"]
+
+
+def test_wrong_content_is_not_retried():
+    calls = []
+
+    def fetcher(url, config, timeout, headers):
+        calls.append(url)
+        return app_verify.Response(200, "application/json", json.dumps({"version": "0.9.0"}))
+
+    clock = FakeClock()
+    config = config_for("http://127.0.0.1:8080", checks=["/"], expected_app=None, expected_environment=None,
+                        attempts=5)
+    result = app_verify.Verifier(config, clock=clock, sleep=clock.sleep, fetcher=fetcher).run()
+    assert calls == ["http://127.0.0.1:8080/"]
+    assert result["failed"] == ["/: version 0.9.0 != expected 1.0.1"]
+
+
+def test_a_transient_failure_that_recovers_passes():
+    answers = [app_verify.Response(502, "text/plain", "bad gateway"),
+               app_verify.Response(200, "application/json", json.dumps({"status": "ok"}))]
+    clock = FakeClock()
+    config = config_for("http://127.0.0.1:8080", checks=["/health"], attempts=3)
+    result = app_verify.Verifier(config, clock=clock, sleep=clock.sleep,
+                                 fetcher=lambda *args: answers.pop(0)).run()
+    assert result["ok"]
+    assert result["checks"][0]["attempts"] == 2
