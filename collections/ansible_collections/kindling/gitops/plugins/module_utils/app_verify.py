@@ -277,15 +277,17 @@ def _describe_metric(required):
 
 
 def _metric_present(families, required):
-    """A family or sample of that name (counters: family app_x, sample app_x_total) whose labels include the filter."""
+    """A family or sample of that name (a counter family app_x also answers to app_x_total, even before its
+    first sample) whose labels include the filter."""
     for family in families:
+        family_names = {family.name, family.name + "_total"} if family.type == "counter" else {family.name}
+        if not required["labels"] and required["name"] in family_names:
+            return True
         for sample in family.samples:
-            if required["name"] not in (family.name, sample.name):
+            if required["name"] not in family_names | {sample.name}:
                 continue
             if all(sample.labels.get(k) == v for k, v in required["labels"].items()):
                 return True
-        if not family.samples and family.name == required["name"] and not required["labels"]:
-            return True
     return False
 
 
@@ -354,7 +356,7 @@ class Verifier(object):
             return {"name": LATENCY, "ok": True, "detail": "no budget set; slowest %s took %.0f ms"
                     % (slowest["name"], slowest["latency_ms"]), "latency_ms": slowest["latency_ms"]}
         ok = slowest["latency_ms"] <= budget
-        detail = "%s took %.0f ms %s budget %s ms" % (slowest["name"], slowest["latency_ms"],
+        detail = "%s took %.0f ms %s budget %g ms" % (slowest["name"], slowest["latency_ms"],
                                                      "<=" if ok else ">", budget)
         return {"name": LATENCY, "ok": ok, "detail": detail, "latency_ms": slowest["latency_ms"]}
 
