@@ -163,7 +163,7 @@ def test_release_workflow_is_build_dev_verify_qa_approval_prod():
 def test_credential_injectors_leave_awx_placeholders_for_awx():
     """AWX fills {{ token }}; if this playbook templated it first, AWX would store an empty string."""
     raw = (AWX / "vars" / "main.yml").read_text()
-    assert raw.count('!unsafe "{{') == sum(len(t["injectors"]["extra_vars"]) for t in VARS["awx_credential_types"])
+    assert raw.count('!unsafe "{{') == sum(len(values) for t in VARS["awx_credential_types"] for values in t["injectors"].values())
     secret_fields = {f["id"] for t in VARS["awx_credential_types"] for f in t["inputs"]["fields"] if f.get("secret")}
     assert {"token", "kubeconfig"} <= secret_fields
 
