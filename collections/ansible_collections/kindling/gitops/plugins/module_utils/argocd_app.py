@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Logic of kindling.gitops.argocd_app_wait, importable without Ansible or a cluster.
+
+"Done" means all three at once: Argo CD reports the revision we pushed as the synced one, sync is
+Synced and health is Healthy. An Application that is Synced and Healthy at an older revision is the
+trap this guards against: it looks green while the push has not been deployed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import time
+
+REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
+REVISION_PATTERN = re.compile(r"^[0-9a-f]{7,64}$")
+FAILED_PHASES = ("Failed", "Error")
+
+
+class WaitError(Exception):
+    """The Application did not reach the wanted state; .result holds the last status seen."""
+
+    def __init__(self, message, result):
+        super(WaitError, self).__init__(message)
+        self.result = result
+
+
+def validate_options(params):
+    """Fail fast, naming the option, before any API call."""
+    revision = params.get("revision")
+    if not isinstance(revision, str) or not REVISION_PATTERN.match(revision):
+        raise ValueError("revision: must be a git commit SHA (7-64 lowercase hex characters), got {0!r}".format(revision))
+    if params.get("timeout") is None or params["timeout"] <= 0:
+        raise ValueError("timeout: must be a positive number of seconds")
+    if params.get("interval") is None or not 0 < params["interval"] <= params["timeout"]:
+        raise ValueError("interval: must be positive and at most timeout")
+    if params.get("refresh") not in (None, "none", "normal", "hard"):
+        raise ValueError("refresh: must be none, normal or hard")
+
+
+def revision_matches(reported, wanted):
+    """Argo CD reports full SHAs; a caller may pass an abbreviated one."""
+    return bool(reported) and bool(wanted) and (reported == wanted or (len(wanted) >= 7 and reported.startswith(wanted)))
+
+
+def unhealthy_resources(app):
+    """Resources Argo CD does not consider Healthy or Synced, with its messages."""
+    problems = []
+    for resource in (app.get("status") or {}).get("resources") or []:
+        health = resource.get("health") or {}
+        if health.get("status") not in (None, "Healthy") or resource.get("status") not in (None, "Synced"):
+            problems.append({
+                "kind": resource.get("kind"), "namespace": resource.get("namespace"), "name": resource.get("name"),
+                "sync": resource.get("status"), "health": health.get("status"), "message": health.get("message", ""),
+            })
+    return problems
+
+
+def summarize(app, wanted):
+    status = (app or {}).get("status") or {}
+    sync = status.get("sync") or {}
+    operation = status.get("operationState") or {}
+    summary = {
+        "sync": sync.get("status", "Unknown"),
+        "health": (status.get("health") or {}).get("status", "Unknown"),
+        "revision": sync.get("revision", ""),
+        "wanted_revision": wanted,
+        "operation_phase": operation.get("phase", ""),
+        "operation_message": operation.get("message", ""),
+        "conditions": [{"type": c.get("type"), "message": c.get("message")} for c in status.get("conditions") or []],
+        "unhealthy": unhealthy_resources(app or {}),
+    }
+    summary["revision_matches"] = revision_matches(summary["revision"], wanted)
+    summary["done"] = summary["revision_matches"] and summary["sync"] == "Synced" and summary["health"] == "Healthy"
+    return summary
+
+
+def terminal_failure(summary, fail_on_degraded):
+    """A reason to stop waiting before the timeout, or None."""
+    operation_revision_ok = summary["revision_matches"] or not summary["revision"]
+    if summary["operation_phase"] in FAILED_PHASES and operation_revision_ok:
+        return "sync operation {0}: {1}".format(summary["operation_phase"], summary["operation_message"] or "no message")
+    if fail_on_degraded and summary["revision_matches"] and summary["sync"] == "Synced" and summary["health"] == "Degraded":
+        return "health is Degraded at the wanted revision"
+    return None
+
+
+def describe(summary):
+    unhealthy = "; ".join("{kind}/{name}: {health} {message}".format(**r).strip() for r in summary["unhealthy"])
+    return "sync={sync} health={health} revision={revision!r} (want {wanted_revision!r}) phase={phase}{rest}".format(
+        rest=(" unhealthy: " + unhealthy) if unhealthy else "", phase=summary["operation_phase"] or "-", **summary)
+
+
+def wait_for_application(fetch, wanted, timeout, interval, fail_on_degraded=True, clock=time.monotonic,
+                         sleep=time.sleep):
+    """Poll fetch() -> Application dict until done, a terminal failure or the timeout. Returns the summary
+    with 'attempts' and 'elapsed'; raises WaitError otherwise."""
+    start = clock()
+    attempts = 0
+    while True:
+        attempts += 1
+        summary = summarize(fetch(), wanted)
+        summary["attempts"] = attempts
+        summary["elapsed"] = round(clock() - start, 3)
+        if summary["done"]:
+            return summary
+        reason = terminal_failure(summary, fail_on_degraded)
+        if reason:
+            raise WaitError("Application did not deploy {0}: {1}; {2}".format(wanted, reason, describe(summary)), summary)
+        if clock() - start + interval > timeout:
+            raise WaitError("timed out after {0}s waiting for revision {1} Synced and Healthy; last seen {2}".format(
+                timeout, wanted, describe(summary)), summary)
+        sleep(interval)
+
+
+def refresh_patch(mode):
+    """The merge patch that asks Argo CD to compare with git now instead of at its next poll (~3 min)."""
+    return {"metadata": {"annotations": {REFRESH_ANNOTATION: mode}}}
