@@ -1,0 +1,156 @@
+"""The verify role through real ansible-playbook: pods via kubernetes.core.k8s_info against a Kubernetes API double
+over HTTP, the app through a Host-header "ingress" and directly (the real app's code, tests/doubles/faulty_app.py),
+and the report files it writes."""
+import json
+
+import pytest
+
+from doubles.ansible_run import ROOT, playbook_env, run_playbook
+from doubles.faulty_app import FaultyApp
+from doubles.k8s_api import KubeAPIDouble
+
+VERSION = (ROOT / "app" / "VERSION").read_text().strip()
+NAMESPACE = "app1-dev"
+
+
+def pod(name, ready=True, restarts=0):
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": NAMESPACE,
+                     "labels": {"app.kubernetes.io/name": "app1", "pod-template-hash": "5d9c7b8f6"}},
+        "spec": {"containers": [{"name": "app1", "image": "localhost:5001/app1@sha256:" + "a" * 64}]},
+        "status": {
+            "phase": "Running",
+            "conditions": [{"type": "Initialized", "status": "True"},
+                           {"type": "Ready", "status": "True" if ready else "False"},
+                           {"type": "ContainersReady", "status": "True" if ready else "False"},
+                           {"type": "PodScheduled", "status": "True"}],
+            "containerStatuses": [{"name": "app1", "ready": ready, "restartCount": restarts, "started": True,
+                                   "image": "localhost:5001/app1@sha256:" + "a" * 64}],
+        },
+    }
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    api = KubeAPIDouble().start()
+    api.write_kubeconfig(tmp_path / "kubeconfig")
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def app():
+    running = FaultyApp(None, VERSION).start()
+    yield running
+    running.stop()
+
+
+def write_project(tmp_path, app, **extra_vars):
+    work = tmp_path / "work"
+    host_vars = {
+        "ansible_connection": "local", "kindling_env": "dev", "app_name": "app1", "app_namespace": NAMESPACE,
+        "app_replicas": 2, "kindling_work_dir": str(work), "kubeconfig_path": str(tmp_path / "kubeconfig"),
+        "kube_context": "kind-kindling", "verify_version_file": str(ROOT / "app" / "VERSION"),
+        "verify_ingress_url": app.base_url, "verify_direct_url": app.base_url,
+        "verify_direct_metrics_url": app.metrics_url, "verify_attempts": 2, "verify_retry_delay": 0.2,
+        "verify_deadline": 20,
+    }
+    host_vars.update(extra_vars)
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": {"localhost": host_vars}}}))
+    playbook = tmp_path / "verify.yml"
+    playbook.write_text(
+        "- name: Verify\n  hosts: localhost\n  gather_facts: false\n  roles:\n    - role: verify\n"
+        "  post_tasks:\n    - name: Show kindling_verify\n      ansible.builtin.debug:\n"
+        "        var: kindling_verify\n")
+    return playbook, inventory, work / "verify"
+
+
+def run(tmp_path, playbook, inventory, *args):
+    return run_playbook(playbook, playbook_env(tmp_path, fakes=False), *args, inventory=inventory)
+
+
+def test_healthy_environment_passes_writes_reports_and_is_idempotent(tmp_path, cluster, app):
+    cluster.put(pod("app1-5d9c7b8f6-abcde"))
+    cluster.put(pod("app1-5d9c7b8f6-fghij"))
+    playbook, inventory, reports = write_project(tmp_path, app)
+
+    first = run(tmp_path, playbook, inventory)
+    assert first.rc == 0, first.failure() or first.stderr
+    verified = first.result("Show kindling_verify")["kindling_verify"]
+    assert verified["ok"] is True
+    assert verified["report_path"] == str(reports / "report.json")
+    report = json.loads((reports / "report.json").read_text())
+    assert report["failed"] == []
+    assert {(c["via"], c["name"]) for c in report["checks"]} == {
+        ("kubernetes", "pods ready"), ("kubernetes", "pod restarts"),
+        ("ingress", "/health"), ("ingress", "/ready"), ("ingress", "/"), ("ingress", "latency"),
+        ("direct", "/health"), ("direct", "/ready"), ("direct", "/"), ("direct", "metrics"), ("direct", "latency")}
+    summary = (reports / "summary.txt").read_text()
+    assert summary.startswith(f"app1 dev (version {VERSION}): verification PASSED, 0 of 11 checks failed")
+    assert "2/2 ready" in summary
+    assert (reports / "report.json").stat().st_mode & 0o777 == 0o640
+
+    pod_lists = [r for r in cluster.calls("GET") if r["path"] == f"/api/v1/namespaces/{NAMESPACE}/pods"]
+    assert pod_lists and pod_lists[-1]["query"]["labelSelector"] == ["app.kubernetes.io/name=app1"]
+
+    second = run(tmp_path, playbook, inventory)
+    assert second.rc == 0 and second.stats["changed"] == 0, second.stats
+
+
+def test_check_mode_writes_nothing_but_still_verifies(tmp_path, cluster, app):
+    cluster.put(pod("app1-5d9c7b8f6-abcde"))
+    cluster.put(pod("app1-5d9c7b8f6-fghij"))
+    playbook, inventory, reports = write_project(tmp_path, app)
+    result = run(tmp_path, playbook, inventory, "--check")
+    assert result.rc == 0, result.failure()
+    assert result.result("Show kindling_verify")["kindling_verify"]["ok"] is True
+    assert not reports.exists()
+
+
+def test_unready_restarted_pods_and_wrong_version_fail_naming_each_check(tmp_path, cluster):
+    cluster.put(pod("app1-5d9c7b8f6-abcde"))
+    cluster.put(pod("app1-5d9c7b8f6-fghij", ready=False, restarts=3))
+    wrong = FaultyApp("wrong_version", VERSION).start()
+    try:
+        playbook, inventory, reports = write_project(tmp_path, wrong)
+        result = run(tmp_path, playbook, inventory)
+    finally:
+        wrong.stop()
+    assert result.rc != 0
+    name, failure = result.failure()
+    assert name.endswith("Fail when a check failed")
+    report = json.loads((reports / "report.json").read_text())
+    assert report["failed"] == [
+        "kubernetes pods ready: 1 of 2 ready, want 2: not ready: app1-5d9c7b8f6-fghij",
+        "kubernetes pod restarts: app1-5d9c7b8f6-fghij restarted 3 times",
+        f"ingress /: version 0.0.1-wrong != expected {VERSION}",
+        f"direct /: version 0.0.1-wrong != expected {VERSION}",
+        f'direct metrics: missing app_build_info{{version="{VERSION}"}}',
+    ]
+    assert failure["msg"] == "verification of app1 dev failed: " + "; ".join(report["failed"])
+    assert "FAILED, 5 of 11 checks failed" in (reports / "summary.txt").read_text()
+
+
+def test_no_pods_and_nothing_listening_fail_without_aborting_when_asked(tmp_path, cluster, app):
+    playbook, inventory, reports = write_project(
+        tmp_path, app, verify_fail_on_error=False, verify_ingress=False,
+        verify_direct_url="http://127.0.0.1:9", verify_direct_metrics_url="http://127.0.0.1:9/metrics")
+    result = run(tmp_path, playbook, inventory)
+    assert result.rc == 0, result.failure()
+    verified = result.result("Show kindling_verify")["kindling_verify"]
+    assert verified["ok"] is False
+    failed = json.loads((reports / "report.json").read_text())["failed"]
+    assert failed[:2] == [f"kubernetes pods ready: no pods match app.kubernetes.io/name=app1 in {NAMESPACE}",
+                          "kubernetes pod restarts: no pods to check"]
+    assert failed[2] == "direct /health: connection refused after 2 attempts"
+
+
+def test_bad_variable_fails_before_anything_is_written(tmp_path, cluster, app):
+    playbook, inventory, reports = write_project(tmp_path, app, verify_latency_budget_ms="fast")
+    result = run(tmp_path, playbook, inventory)
+    assert result.rc != 0
+    name, failure = result.failure()
+    assert "verify_latency_budget_ms" in failure["msg"]
+    assert not reports.exists()
