@@ -1,0 +1,1 @@
+"""app1: the HTTP service kindling builds, ships and verifies."""

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Benchmark app1 against the seed's way of serving the same routes, side by side in one run.
+
+Every candidate's server is pinned to one core and timed from start to its first 200 on /ready
+(seed: /health). Then, in rounds, wrk pinned to the other core (10 connections) loads /health, / and
+/metrics of each candidate in turn; the median round's req/s, p50 and p99 are reported. RSS is the
+summed VmRSS of each server's process tree after the load.
+Candidates:
+  app1      python -m app1 (what the image runs: gunicorn, one gthread worker, every route instrumented)
+  seed      bench/seed/app.py (the two JSON routes on Flask's development server, no metrics)
+  sync, uwsgi, granian   app1 on other servers (--variants; uwsgi/granian only if installed),
+            only to show why the server was chosen
+Targets for app1: >= 4x seed req/s on / and /health, p99 <= 5 ms, RSS <= 64 MiB, ready <= 1 s.
+
+    python bench/app_bench.py [--duration 5] [--rounds 3] [--variants] [--json bench/results/app.json]
+
+Needs wrk and taskset (Debian: wrk, util-linux) and at least 2 cores. Not a test: nothing here fails a build.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUTES = ("/health", "/", "/metrics")
+TARGETS = {"ratio": 4.0, "p99_ms": 5.0, "rss_mib": 64.0, "ready_s": 1.0}
+CONNECTIONS = 10
+SERVER_CORE, LOAD_CORE = "0", "1"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def candidates(include_variants):
+    python = sys.executable
+    found = {
+        "app1": {"argv": [python, "-m", "app1"], "cwd": ROOT / "app", "ready": "/ready", "metrics": True},
+        "seed": {"argv": [python, str(ROOT / "bench" / "seed" / "app.py")], "cwd": ROOT, "ready": "/health",
+                 "metrics": False},
+    }
+    if include_variants:
+        helper = str(ROOT / "bench" / "app_server_variants.py")
+        for variant, module in (("sync", "gunicorn"), ("uwsgi", "pyuwsgi"), ("granian", "granian")):
+            if subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode != 0:
+                print(f"bench: {module} is not installed: variant {variant} left out (pip install {module})")
+                continue
+            found[variant] = {"argv": [python, helper, variant], "cwd": ROOT, "ready": "/ready", "metrics": True}
+    return found
+
+
+def start(candidate):
+    port, metrics_port = free_port(), free_port()
+    env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), METRICS_PORT=str(metrics_port),
+               ENVIRONMENT="bench", PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "app"), os.environ.get("PYTHONPATH")])))
+    started = time.perf_counter()
+    # Both servers log every request (app1 as JSON on stdout, Werkzeug on stderr): same cost, sent nowhere.
+    process = subprocess.Popen(["taskset", "-c", SERVER_CORE, *candidate["argv"]], cwd=candidate["cwd"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}{candidate['ready']}"
+    deadline = started + 15
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.perf_counter() > deadline:
+            process.kill()
+            raise RuntimeError(f"{' '.join(candidate['argv'])} did not get ready")
+        time.sleep(0.005)
+    return process, port, metrics_port, time.perf_counter() - started
+
+
+def tree_rss_kib(pid):
+    pids, total = [pid], 0
+    while pids:
+        current = pids.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+        pids.extend(int(child) for child in children)
+    return total
+
+
+def wrk(url, duration):
+    out = subprocess.run(["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not rps or set(percentiles) != {"50", "99"}:
+        raise RuntimeError(f"cannot read wrk's output for {url}:\n{out}")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)$", out, re.M)
+    return {"rps": float(rps.group(1)), "p50_ms": to_ms(percentiles["50"]), "p99_ms": to_ms(percentiles["99"]),
+            "errors": int(errors.group(1)) if errors else 0, "socket_errors": socket_errors.group(1) if socket_errors else ""}
+
+
+def to_ms(value):
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def median_run(runs):
+    """The run with the median req/s (its p50/p99 go with it); errors summed over all runs."""
+    ordered = sorted(runs, key=lambda run: run["rps"])
+    chosen = dict(ordered[len(ordered) // 2])
+    chosen["errors"] = sum(run["errors"] for run in runs)
+    chosen["socket_errors"] = "; ".join(run["socket_errors"] for run in runs if run["socket_errors"])
+    return chosen
+
+
+def measure_all(found, duration, rounds):
+    """All candidates run at once; each round loads every route of every candidate in turn, so a busy
+    moment on the machine hits the candidates alike instead of whichever happened to run then."""
+    servers, results = {}, {}
+    try:
+        for name, candidate in found.items():
+            process, port, metrics_port, ready_s = start(candidate)
+            servers[name] = process
+            results[name] = {"ready_s": round(ready_s, 3), "runs": {}, "urls": {
+                route: f"http://127.0.0.1:{metrics_port if route == '/metrics' else port}{route}"
+                for route in ROUTES if route != "/metrics" or candidate["metrics"]}}
+        for result in results.values():
+            for url in result["urls"].values():
+                wrk(url, 1)  # warm-up: first-request costs out of the figures
+        for round_number in range(1, rounds + 1):
+            for route in ROUTES:
+                for name, result in results.items():
+                    if route in result["urls"]:
+                        run = wrk(result["urls"][route], duration)
+                        result["runs"].setdefault(route, []).append(run)
+                        print(f"bench: round {round_number} {name:8} {route:8} {run['rps']:>8.0f} req/s", flush=True)
+        for name, result in results.items():
+            result["rss_mib"] = round(tree_rss_kib(servers[name].pid) / 1024, 1)
+            result["routes"] = {route: median_run(runs) for route, runs in result.pop("runs").items()}
+            del result["urls"]
+    finally:
+        for process in servers.values():
+            process.terminate()
+        for process in servers.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return results
+
+
+def machine():
+    cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text())
+    return {"cpu": cpu.group(1) if cpu else platform.processor(), "cores": os.cpu_count(),
+            "kernel": platform.release(), "python": platform.python_version(),
+            "os": platform.freedesktop_os_release().get("PRETTY_NAME", "") if hasattr(platform, "freedesktop_os_release") else ""}
+
+
+def report(results, info):
+    seed = results["seed"]
+    print(f"\nmachine: {info['cpu']}, {info['cores']} cores, {info['os']}, kernel {info['kernel']}, Python {info['python']}")
+    print(f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}, {CONNECTIONS} connections\n")
+    print(f"{'candidate':9} {'route':8} {'req/s':>8} {'x seed':>7} {'p50 ms':>7} {'p99 ms':>7} {'RSS MiB':>8} {'ready s':>8}")
+    for name, result in results.items():
+        for route, figures in result["routes"].items():
+            base = seed["routes"].get(route)
+            ratio = f"{figures['rps'] / base['rps']:.2f}" if base and name != "seed" else "-"
+            print(f"{name:9} {route:8} {figures['rps']:>8.0f} {ratio:>7} {figures['p50_ms']:>7.2f} "
+                  f"{figures['p99_ms']:>7.2f} {result['rss_mib']:>8.1f} {result['ready_s']:>8.3f}")
+    app = results["app1"]
+    checks = {
+        f"/ and /health >= {TARGETS['ratio']:g}x seed req/s":
+            all(app["routes"][r]["rps"] >= TARGETS["ratio"] * seed["routes"][r]["rps"] for r in ("/", "/health")),
+        f"p99 <= {TARGETS['p99_ms']:g} ms on every route": all(f["p99_ms"] <= TARGETS["p99_ms"] for f in app["routes"].values()),
+        f"RSS <= {TARGETS['rss_mib']:g} MiB": app["rss_mib"] <= TARGETS["rss_mib"],
+        f"ready <= {TARGETS['ready_s']:g} s": app["ready_s"] <= TARGETS["ready_s"],
+        "no errors under load": all(f["errors"] == 0 and not f["socket_errors"] for f in app["routes"].values()),
+    }
+    print("\napp1 targets:")
+    for label, met in checks.items():
+        print(f"  {'met    ' if met else 'MISSED '} {label}")
+    return checks
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=5, help="seconds of load per route (default 5)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of load; the median is reported (default 3)")
+    parser.add_argument("--variants", action="store_true", help="also measure the other server candidates")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
+    if missing or (os.cpu_count() or 1) < 2:
+        sys.exit(f"bench: needs wrk and taskset on PATH and 2 cores (missing: {', '.join(missing) or 'a second core'})")
+    results = measure_all(candidates(args.variants), args.duration, args.rounds)
+    info = machine()
+    checks = report(results, info)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"machine": info, "results": results, "targets_met": checks}, indent=2))
+        print(f"\nfigures written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
