@@ -1,0 +1,92 @@
+"""The playbooks' contract: each usable on its own with every inventory, pins loaded, tags per stage,
+prompt-free, and bad input stopping the run before anything is written, naming the variable."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAYBOOKS = sorted(p for p in (ROOT / "playbooks").glob("*.yml"))
+ENVS = ["dev", "qa", "prod"]
+AGREED_ROLES = ["image", "gitops", "preview", "verify", "argocd", "kind_cluster", "local_registry", "platform", "rollback"]
+
+
+def missing_roles() -> list[str]:
+    return [role for role in AGREED_ROLES if not (ROOT / "roles" / role / "tasks").is_dir()]
+
+
+needs_roles = pytest.mark.skipif(bool(missing_roles()), reason=f"roles not in roles/ yet: {', '.join(missing_roles())} "
+                                                               "(the playbooks import them, so Ansible cannot parse them)")
+
+
+def ansible_playbook(*args, work_dir: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    extra = ["-e", json.dumps({"kindling_work_dir": str(work_dir)})] if work_dir else []
+    return subprocess.run(["ansible-playbook", *args, *extra], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", **(env or {})})
+
+
+def plays(path: Path) -> list[dict]:
+    return yaml.safe_load(path.read_text())
+
+
+def test_every_play_loads_the_pins_and_targets_the_build_group():
+    for path in PLAYBOOKS:
+        for play in plays(path):
+            if "ansible.builtin.import_playbook" in play:
+                assert (ROOT / "playbooks" / play["ansible.builtin.import_playbook"]).is_file()
+                continue
+            assert play["hosts"] == "build", f"{path.name}: {play['name']}"
+            if path.name != "summary.yml":
+                assert play.get("vars_files") == ["../versions.yml"], f"{path.name}: {play['name']} does not load versions.yml"
+
+
+def test_nothing_prompts():
+    for path in [*PLAYBOOKS, *(ROOT / "playbooks" / "tasks").glob("*.yml"), *(ROOT / "roles").glob("*/tasks/*.yml")]:
+        text = path.read_text()
+        assert "vars_prompt" not in text and "ansible.builtin.pause" not in text and "\n  pause:" not in text, path
+
+
+@needs_roles
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("playbook", [p.name for p in PLAYBOOKS])
+def test_syntax_check(playbook, env):
+    result = ansible_playbook("--syntax-check", "-i", f"inventories/{env}", f"playbooks/{playbook}")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_roles
+def test_site_has_a_tag_per_stage():
+    result = ansible_playbook("--list-tags", "-i", "inventories/dev", "playbooks/site.yml")
+    assert result.returncode == 0, result.stderr
+    tags = set(result.stdout.split("TASK TAGS: [")[-1].split("]")[0].replace(" ", "").split(","))
+    assert {"bootstrap", "build", "deploy", "render", "preview", "publish", "argocd", "verify"} <= tags
+
+
+@needs_roles
+@pytest.mark.parametrize("bad, field", [
+    ({"kindling_env": "staging"}, "kindling_env"),
+    ({"app_replicas": "many"}, "app_replicas"),
+    ({"app_name": "App_1"}, "app_name"),
+    ({"promote_from": "prod"}, "promote_from"),
+])
+def test_bad_input_fails_before_any_change_naming_the_field(tmp_path, bad, field):
+    work_dir = tmp_path / "work"
+    result = ansible_playbook("-i", "inventories/dev", "playbooks/site.yml", "-e", json.dumps(bad), work_dir=work_dir)
+    assert result.returncode != 0
+    assert field in result.stdout, result.stdout[-2000:]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not work_dir.exists(), "something was written before the check"
+    assert "changed=0" in result.stdout
+
+
+@needs_roles
+def test_teardown_without_confirmation_deletes_nothing(tmp_path):
+    work_dir = tmp_path / "work"
+    (work_dir / "release").mkdir(parents=True)
+    result = ansible_playbook("-i", "inventories/qa", "playbooks/teardown.yml", "-e", "teardown_confirm=dev", work_dir=work_dir)
+    assert result.returncode != 0
+    assert "teardown_confirm" in result.stdout and "changed=0" in result.stdout
+    assert (work_dir / "release").is_dir()

@@ -1,0 +1,95 @@
+"""promote.yml deploys only a digest the previous environment verified (its release/verified.json).
+The refusal logic (playbooks/tasks/promotion.yml) runs here for real in a one-task playbook; the whole
+promote.yml (render + commit of the promoted digest) runs in test_promote_commits_exactly_the_verified_digest."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DIGEST_A = "sha256:" + "a" * 64
+DIGEST_B = "sha256:" + "b" * 64
+
+
+def verified_record(env: str, digest: str, verified: bool = True) -> dict:
+    return {"env": env, "verified": verified, "commit": "1" * 40, "report_path": f"/x/{env}/verify/report.json",
+            "image": {"registry": "localhost:5001", "repository": "app1", "tag": "1.0.0-abcdefabcdef",
+                      "digest": digest, "ref": f"localhost:5001/app1@{digest}"}}
+
+
+@pytest.fixture
+def work_root(tmp_path):
+    root = tmp_path / "work"
+    for env in ("dev", "qa", "prod"):
+        (root / env).mkdir(parents=True)
+    return root
+
+
+def write_record(work_root: Path, env: str, record: dict) -> None:
+    (work_root / env / "release").mkdir(exist_ok=True)
+    (work_root / env / "release" / "verified.json").write_text(json.dumps(record))
+
+
+def choose(work_root: Path, target: str, tmp_path: Path, **extra) -> subprocess.CompletedProcess:
+    """Runs the real promotion tasks for `target`; the image they choose is written to chosen.json."""
+    playbook = tmp_path / "choose.yml"
+    playbook.write_text(f"""---
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.import_tasks: {ROOT}/playbooks/tasks/promotion.yml
+    - ansible.builtin.copy:
+        content: "{{{{ kindling_image | to_json }}}}"
+        dest: {tmp_path}/chosen.json
+        mode: "0600"
+""")
+    variables = {"kindling_env": target, "kindling_work_dir": str(work_root / target), "promote_digest": "", **extra}
+    return subprocess.run(["ansible-playbook", "-i", "inventories/dev/hosts.yml", str(playbook), "-e", json.dumps(variables)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "ANSIBLE_FORCE_COLOR": "0"})
+
+
+def chosen(result, tmp_path) -> dict:
+    assert result.returncode == 0, result.stdout[-3000:]
+    return json.loads((tmp_path / "chosen.json").read_text())
+
+
+def test_promotes_the_digest_dev_verified_into_qa(work_root, tmp_path):
+    write_record(work_root, "dev", verified_record("dev", DIGEST_A))
+    image = chosen(choose(work_root, "qa", tmp_path), tmp_path)
+    assert image["digest"] == DIGEST_A and image["ref"].endswith("@" + DIGEST_A)
+
+
+def test_accepts_the_verified_digest_when_named(work_root, tmp_path):
+    write_record(work_root, "qa", verified_record("qa", DIGEST_B))
+    assert chosen(choose(work_root, "prod", tmp_path, promote_digest=DIGEST_B), tmp_path)["digest"] == DIGEST_B
+
+
+@pytest.mark.parametrize("case", ["other digest", "no record", "not verified", "record of another env"])
+def test_refuses_a_digest_that_was_not_verified(work_root, tmp_path, case):
+    if case == "other digest":
+        write_record(work_root, "dev", verified_record("dev", DIGEST_A))
+    elif case == "not verified":
+        write_record(work_root, "dev", verified_record("dev", DIGEST_B, verified=False))
+    elif case == "record of another env":
+        write_record(work_root, "dev", verified_record("qa", DIGEST_B))
+    result = choose(work_root, "qa", tmp_path, promote_digest=DIGEST_B)
+    assert result.returncode != 0
+    assert "promote_digest" in result.stdout and "was not verified in dev" in result.stdout
+    assert not (tmp_path / "chosen.json").exists()
+
+
+@pytest.mark.parametrize("target, source", [("qa", "qa"), ("prod", "dev"), ("dev", "")])
+def test_refuses_to_skip_or_reverse_a_step(work_root, tmp_path, target, source):
+    for env in ("dev", "qa"):
+        write_record(work_root, env, verified_record(env, DIGEST_A))
+    result = choose(work_root, target, tmp_path, **({"promote_from": source} if source else {}))
+    assert result.returncode != 0
+    assert "promote_from" in result.stdout and not (tmp_path / "chosen.json").exists()
+
+
+def test_refuses_something_that_is_not_a_digest(work_root, tmp_path):
+    write_record(work_root, "dev", verified_record("dev", DIGEST_A))
+    result = choose(work_root, "qa", tmp_path, promote_digest="latest")
+    assert result.returncode != 0 and "promote_digest: 'latest' is not a digest" in result.stdout
