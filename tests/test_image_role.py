@@ -1,0 +1,337 @@
+"""The image role against the real Docker engine and real registries (Debian docker-registry) on 127.0.0.1.
+
+Each test copies the fixture build context (tests/fixtures/image/context) into its own temp dir, pushes to
+a repository with a unique name (kindling-imagetest/<uuid>) and removes its local images afterwards.
+Docker's client config is a per-test DOCKER_CONFIG, so logins never touch the machine's own.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_CONTEXT = ROOT / "tests" / "fixtures" / "image" / "context"
+TAG_FORM = re.compile(r"^1\.0\.0-[0-9a-f]{12}$")
+
+pytestmark = pytest.mark.docker
+
+PLAYBOOK = """\
+- name: Build stage only
+  hosts: localhost
+  gather_facts: false
+  vars_files:
+    - {versions}
+  roles:
+    - role: image
+  tasks:
+    - name: Hand the fact to the test
+      ansible.builtin.debug:
+        var: kindling_image
+"""
+
+
+class ImageRun:
+    """One image role set-up: context, registry, repository, and how to run ansible-playbook on it."""
+
+    def __init__(self, tmp_path, registry, base_image, password=None):
+        self.registry = registry
+        self.context = tmp_path / "checkout" / "app"
+        shutil.copytree(FIXTURE_CONTEXT, self.context, symlinks=True)
+        self.repository = f"kindling-imagetest/{uuid.uuid4().hex[:12]}"
+        self.playbook = tmp_path / "build.yml"
+        self.playbook.write_text(PLAYBOOK.format(versions=ROOT / "versions.yml"))
+        self.inventory = tmp_path / "hosts.yml"
+        self.inventory.write_text(
+            "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+            "      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n")
+        self.docker_config = tmp_path / "docker-config"
+        self.docker_config.mkdir()
+        self.extra = {
+            "app_name": "app1", "image_context": str(self.context), "image_registry": registry.host,
+            "image_repository": self.repository, "image_base": base_image, "image_commit": "0123abcd",
+            "image_registry_retry_delay": 0.2,
+        }
+        self.env = dict(os.environ, DOCKER_CONFIG=str(self.docker_config), ANSIBLE_NOCOLOR="1",
+                        KINDLING_REGISTRY_USERNAME="", KINDLING_REGISTRY_PASSWORD="")
+        if registry.username:
+            self.env.update(KINDLING_REGISTRY_USERNAME=registry.username,
+                            KINDLING_REGISTRY_PASSWORD=password or registry.password)
+
+    def run(self, *args, json_output=True, **extra):
+        env = dict(self.env)
+        if json_output:
+            env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
+        variables = dict(self.extra, **extra)
+        proc = subprocess.run(
+            ["ansible-playbook", "-i", str(self.inventory), str(self.playbook), "-e", json.dumps(variables), *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        return Result(proc, json_output)
+
+    @property
+    def image_name(self):
+        return f"{self.registry.host}/{self.repository}"
+
+    def local_images(self):
+        out = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}", self.image_name],
+                             capture_output=True, text=True, check=True).stdout
+        return sorted(out.split("\n")[:-1])
+
+    def inspect(self, tag):
+        out = subprocess.run(["docker", "image", "inspect", f"{self.image_name}:{tag}"],
+                             capture_output=True, text=True, check=True).stdout
+        return json.loads(out)[0]
+
+    def cleanup(self):
+        for line in self.local_images():
+            subprocess.run(["docker", "image", "rm", "-f", line.split()[0]], capture_output=True)
+
+
+class Result:
+    def __init__(self, proc, json_output):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.data = None
+        if json_output and proc.stdout.lstrip().startswith("{"):
+            self.data = json.loads(proc.stdout)
+
+    @property
+    def stats(self):
+        return self.data["stats"]["localhost"]
+
+    def task(self, name):
+        for play in self.data["plays"]:
+            for task in play["tasks"]:
+                if task["task"]["name"].endswith(name):
+                    return task["hosts"]["localhost"]
+        return None
+
+    @property
+    def image(self):
+        return self.task("Hand the fact to the test")["kindling_image"]
+
+    def failure(self):
+        for play in self.data["plays"]:
+            for task in play["tasks"]:
+                host = task["hosts"].get("localhost", {})
+                if host.get("failed"):
+                    return task["task"]["name"], host.get("msg", "")
+        return None
+
+    def explain(self):
+        return f"rc={self.rc}\nstdout:\n{self.stdout[-6000:]}\nstderr:\n{self.stderr[-3000:]}"
+
+
+@pytest.fixture(params=["no_auth", "htpasswd"])
+def any_registry(request):
+    return request.getfixturevalue("registry" if request.param == "no_auth" else "auth_registry")
+
+
+def _setup(tmp_path, registry, base_image, **kwargs):
+    return ImageRun(tmp_path, registry, base_image, **kwargs)
+
+
+@pytest.fixture
+def image_run(tmp_path, any_registry, base_image):
+    run = _setup(tmp_path, any_registry, base_image)
+    yield run
+    run.cleanup()
+
+
+@pytest.fixture
+def plain_run(tmp_path, registry, base_image):
+    run = _setup(tmp_path, registry, base_image)
+    yield run
+    run.cleanup()
+
+
+def test_first_run_builds_and_pushes_second_run_changes_nothing(image_run):
+    first = image_run.run()
+    assert first.rc == 0, first.explain()
+    assert first.stats["changed"] >= 2, first.explain()  # build + push
+    image = first.image
+    assert TAG_FORM.match(image["tag"]), image
+    assert image_run.registry.tags(image_run.repository) == [image["tag"]]
+    # The digest handed on is exactly what the registry serves for the tag, and ref pins it.
+    assert image["digest"] == image_run.registry.digest(image_run.repository, image["tag"])
+    assert image["ref"] == f"{image_run.registry.host}/{image_run.repository}@{image['digest']}"
+    local = image_run.inspect(image["tag"])
+    assert local["Config"]["Labels"]["org.opencontainers.image.revision"] == "0123abcd"
+    assert local["Config"]["Labels"]["org.opencontainers.image.version"] == "1.0.0"
+
+    second = image_run.run()
+    assert second.rc == 0, second.explain()
+    assert second.stats["changed"] == 0, second.explain()
+    assert second.task("Build the image with the classic builder") is None, "the build step ran again"
+    again = image_run.inspect(image["tag"])
+    assert (again["Id"], again["Created"]) == (local["Id"], local["Created"])
+    contract = ("registry", "repository", "tag", "digest", "ref")
+    assert [second.image[k] for k in contract] == [image[k] for k in contract]
+    assert (image["pushed"], second.image["pushed"]) == (True, False)
+
+
+def test_registry_not_the_local_daemon_decides(plain_run):
+    """The image exists locally but the registry lacks it: pushed again; no rebuild happens."""
+    first = plain_run.run()
+    assert first.rc == 0, first.explain()
+    tag = first.image["tag"]
+    before = plain_run.inspect(tag)
+    # A wiped registry: same port, empty storage.
+    plain_run.registry.stop()
+    shutil.rmtree(plain_run.registry.workdir / "storage")
+    plain_run.registry.start()
+    assert plain_run.registry.tags(plain_run.repository) == []
+
+    second = plain_run.run()
+    assert second.rc == 0, second.explain()
+    assert second.stats["changed"] >= 1, second.explain()
+    assert plain_run.registry.digest(plain_run.repository, tag) == second.image["digest"]
+    assert plain_run.inspect(tag)["Id"] == before["Id"]
+
+
+def test_change_in_the_context_gives_a_new_tag_and_a_push(plain_run):
+    first = plain_run.run()
+    assert first.rc == 0, first.explain()
+    (plain_run.context / "app" / "main.py").write_text('print("changed")\n')
+
+    second = plain_run.run()
+    assert second.rc == 0, second.explain()
+    assert second.stats["changed"] >= 2, second.explain()
+    old, new = first.image["tag"], second.image["tag"]
+    assert new != old and TAG_FORM.match(new)
+    assert sorted(plain_run.registry.tags(plain_run.repository)) == sorted([old, new])
+    assert second.image["digest"] == plain_run.registry.digest(plain_run.repository, new)
+    assert second.image["digest"] != first.image["digest"]
+
+
+@pytest.mark.parametrize("change", ["ignored_file", "ignored_new_dir_file", "outside_context", "timestamps"])
+def test_change_docker_cannot_see_gives_no_new_tag(plain_run, change):
+    first = plain_run.run()
+    assert first.rc == 0, first.explain()
+    if change == "ignored_file":
+        (plain_run.context / "docs" / "notes.md").write_text("edited notes\n")
+    elif change == "ignored_new_dir_file":
+        (plain_run.context / "build" / "more.txt").write_text("more build output\n")
+        (plain_run.context / "app" / "__pycache__").mkdir()
+        (plain_run.context / "app" / "__pycache__" / "main.cpython-311.pyc").write_bytes(b"\0pyc")
+    elif change == "outside_context":
+        (plain_run.context.parent / "README.md").write_text("a change next to the context\n")
+    else:
+        os.utime(plain_run.context / "app" / "main.py", (1, 1))
+
+    second = plain_run.run()
+    assert second.rc == 0, second.explain()
+    assert second.stats["changed"] == 0, second.explain()
+    assert second.image["tag"] == first.image["tag"]
+    assert plain_run.registry.tags(plain_run.repository) == [first.image["tag"]]
+
+
+def test_build_arg_change_gives_a_new_tag(plain_run):
+    first = plain_run.run()
+    assert first.rc == 0, first.explain()
+    second = plain_run.run(image_build_args={"EXTRA": "1"})
+    assert second.rc == 0, second.explain()
+    assert second.image["tag"] != first.image["tag"]
+    # The commit is a label, not part of the tag: a new commit alone builds nothing.
+    third = plain_run.run(image_commit="fedcba98")
+    assert third.rc == 0, third.explain()
+    assert third.stats["changed"] == 0 and third.image["tag"] == first.image["tag"], third.explain()
+
+
+def test_wrong_password_fails_naming_the_registry_and_pushes_nothing(tmp_path, auth_registry, base_image):
+    run = _setup(tmp_path, auth_registry, base_image, password="not-the-password")
+    try:
+        result = run.run()
+        assert result.rc != 0, result.explain()
+        task, message = result.failure()
+        assert task.endswith("Ask the registry whether it already has this tag")
+        assert auth_registry.host in message and "rejected the credentials" in message, message
+        assert "Traceback" not in result.stdout + result.stderr
+        assert "not-the-password" not in result.stdout + result.stderr
+        assert auth_registry.catalog() == []
+        assert run.local_images() == []
+        assert not (run.docker_config / "config.json").exists()
+    finally:
+        run.cleanup()
+
+
+def test_missing_credentials_fail_naming_the_registry(tmp_path, auth_registry, base_image):
+    run = _setup(tmp_path, auth_registry, base_image)
+    run.env.update(KINDLING_REGISTRY_USERNAME="", KINDLING_REGISTRY_PASSWORD="")
+    result = run.run()
+    assert result.rc != 0, result.explain()
+    _task, message = result.failure()
+    assert f"registry {auth_registry.host} requires credentials" in message, message
+    assert auth_registry.catalog() == []
+
+
+def test_stopped_registry_fails_clearly_after_bounded_retries(plain_run):
+    plain_run.registry.stop()
+    result = plain_run.run(image_registry_retries=2)
+    assert result.rc != 0, result.explain()
+    _task, message = result.failure()
+    assert f"registry {plain_run.registry.host} is unreachable after 3 attempts" in message, message
+    assert plain_run.local_images() == []
+
+
+def test_check_mode_touches_neither_registry_nor_docker(tmp_path, auth_registry, base_image):
+    run = _setup(tmp_path, auth_registry, base_image)
+    try:
+        images_before = subprocess.run(["docker", "image", "ls", "-q", "--no-trunc"], capture_output=True,
+                                       text=True, check=True).stdout
+        result = run.run("--check")
+        assert result.rc == 0, result.explain()
+        message = result.task("Say what check mode would do")["msg"]
+        assert "would build" in message and auth_registry.host in message
+        assert auth_registry.catalog() == []
+        assert run.local_images() == []
+        assert not (run.docker_config / "config.json").exists()
+        assert subprocess.run(["docker", "image", "ls", "-q", "--no-trunc"], capture_output=True,
+                              text=True, check=True).stdout == images_before
+        assert result.image["digest"] == "" and result.image["ref"] == ""
+    finally:
+        run.cleanup()
+
+
+def test_check_mode_after_a_build_reports_no_change(plain_run):
+    assert plain_run.run().rc == 0
+    result = plain_run.run("--check")
+    assert result.rc == 0, result.explain()
+    assert result.stats["changed"] == 0, result.explain()
+
+
+def test_credentials_never_reach_the_log_or_the_context(tmp_path, auth_registry, base_image):
+    run = _setup(tmp_path, auth_registry, base_image)
+    try:
+        result = run.run("-vvv", json_output=False)
+        assert result.rc == 0, result.explain()
+        assert auth_registry.password not in result.stdout + result.stderr
+        # Docker's own store holds the login (0600), and nothing else on disk does.
+        config = run.docker_config / "config.json"
+        assert config.stat().st_mode & 0o077 == 0
+        assert auth_registry.host in json.loads(config.read_text())["auths"]
+        assert not any(auth_registry.password in p.read_text(errors="ignore")
+                       for p in run.context.rglob("*") if p.is_file())
+    finally:
+        run.cleanup()
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("image_repository", "Kindling/UPPER", "image_repository"),
+    ("image_registry", "http://127.0.0.1:5000", "image_registry"),
+    ("image_version", "1.0.0+build.7", "version:"),
+    ("image_dockerfile", "Missing.Dockerfile", "dockerfile:"),
+])
+def test_bad_input_fails_naming_the_field_and_writes_nothing(plain_run, field, value, expected):
+    result = plain_run.run(**{field: value})
+    assert result.rc != 0, result.explain()
+    _task, message = result.failure()
+    assert expected in message, message
+    assert "Traceback" not in result.stdout + result.stderr
+    assert plain_run.registry.catalog() == []
+    assert plain_run.local_images() == []
