@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright: kindling.gitops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The image_context_tag module: options in, one result out; exit_json/fail_json patched to raise."""
+
+from __future__ import annotations
+
+import re
+from unittest import mock
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.kindling.gitops.plugins.modules import image_context_tag
+
+
+class ModuleExit(Exception):
+    pass
+
+
+class ModuleFail(Exception):
+    pass
+
+
+def _exit_json(self, **kwargs):
+    raise ModuleExit(kwargs)
+
+
+def _fail_json(self, **kwargs):
+    raise ModuleFail(kwargs)
+
+
+@pytest.fixture(autouse=True)
+def patched_module():
+    with mock.patch.multiple(basic.AnsibleModule, exit_json=_exit_json, fail_json=_fail_json):
+        yield
+
+
+@pytest.fixture
+def context(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "VERSION").write_text("1.0.0\n")
+    (tmp_path / ".dockerignore").write_text("notes.txt\n")
+    (tmp_path / "notes.txt").write_text("ignored\n")
+    return tmp_path
+
+
+def _run(**args):
+    with patch_module_args(args):
+        image_context_tag.main()
+
+
+def test_returns_tag_and_never_changes(context):
+    with pytest.raises(ModuleExit) as exited:
+        _run(path=str(context), build_args={"BASE_IMAGE": "python:3.12-slim"})
+    result = exited.value.args[0]
+    assert result["changed"] is False
+    assert re.match(r"^1\.0\.0-[0-9a-f]{12}$", result["tag"])
+    assert result["files"] == [".dockerignore", "Dockerfile", "VERSION"]
+
+
+def test_check_mode_gives_the_same_tag(context):
+    with pytest.raises(ModuleExit) as normal:
+        _run(path=str(context))
+    with pytest.raises(ModuleExit) as checked:
+        _run(path=str(context), _ansible_check_mode=True)
+    assert checked.value.args[0]["tag"] == normal.value.args[0]["tag"]
+
+
+@pytest.mark.parametrize("args, field", [
+    ({"version": "1.0+x"}, "version"),
+    ({"dockerfile": "../Dockerfile"}, "dockerfile"),
+    ({"build_args": {"bad-name": "1"}}, "build_args"),
+])
+def test_bad_options_fail_naming_the_field(context, args, field):
+    with pytest.raises(ModuleFail) as failed:
+        _run(path=str(context), **args)
+    assert failed.value.args[0]["field"] == field
+    assert failed.value.args[0]["msg"].startswith(field + ":")
+
+
+def test_missing_context_fails_naming_path(tmp_path):
+    with pytest.raises(ModuleFail) as failed:
+        _run(path=str(tmp_path / "absent"))
+    assert failed.value.args[0]["field"] == "path"
