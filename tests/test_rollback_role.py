@@ -1,0 +1,129 @@
+"""Rollback through real ansible-playbook and real git: the verify role fails against a broken deploy (the real app's
+code with the wrong version, tests/doubles/faulty_app.py), the rollback role reverts that deploy's GitOps commit
+with kindling.gitops.gitops_commit and pushes it to a bare remote on disk."""
+import json
+import subprocess
+
+import pytest
+
+from doubles.ansible_run import ROOT, playbook_env, run_playbook
+from doubles.faulty_app import FaultyApp
+
+VERSION = (ROOT / "app" / "VERSION").read_text().strip()
+OVERLAY = "apps/app1/overlays/dev/kustomization.yaml"
+
+
+def git(cwd, *args):
+    return subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def gitops(tmp_path):
+    """A bare remote with two deploys pushed (good, then bad) and the pipeline's clone of it."""
+    remote, clone = tmp_path / "gitops.git", tmp_path / "work" / "gitops"
+    git(tmp_path, "init", "--quiet", "--bare", "-b", "main", str(remote))
+    git(tmp_path, "clone", "--quiet", str(remote), str(clone))
+    git(clone, "config", "user.name", "test")
+    git(clone, "config", "user.email", "test@localhost")
+    (clone / OVERLAY).parent.mkdir(parents=True)
+    commits = []
+    for tag in ("1.0.0-good", "1.0.1-bad"):
+        (clone / OVERLAY).write_text(f"images:\n  - name: app1\n    newTag: {tag}\n")
+        git(clone, "add", "-A")
+        git(clone, "commit", "--quiet", "-m", f"app1 dev: deploy {tag}")
+        commits.append(git(clone, "rev-parse", "HEAD"))
+    git(clone, "push", "--quiet", "origin", "main")
+    return {"remote": remote, "clone": clone, "good": commits[0], "bad": commits[1]}
+
+
+PLAYBOOK = """
+- name: Verify the deploy, roll it back when verification fails
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: verify
+      vars:
+        verify_fail_on_error: false
+    - role: rollback
+"""
+
+
+def run(tmp_path, gitops, app, *args, **extra):
+    host_vars = {
+        "ansible_connection": "local", "kindling_env": "dev", "app_name": "app1", "app_namespace": "app1-dev",
+        "app_replicas": 1, "kindling_work_dir": str(tmp_path / "work"),
+        "verify_version_file": str(ROOT / "app" / "VERSION"), "verify_pods": False, "verify_ingress": False,
+        "verify_direct_url": app.base_url, "verify_direct_metrics_url": app.metrics_url, "verify_attempts": 1,
+        "kindling_gitops": {"commit": gitops["bad"], "repo_path": str(gitops["clone"])},
+    }
+    host_vars.update(extra)
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": {"localhost": host_vars}}}))
+    playbook = tmp_path / "pipeline.yml"
+    playbook.write_text(PLAYBOOK)
+    return run_playbook(playbook, playbook_env(tmp_path, fakes=False, GITOPS_TOKEN="s3cr3t-token-never-stored"),
+                        *args, inventory=inventory)
+
+
+@pytest.fixture
+def broken_app():
+    app = FaultyApp("wrong_version", VERSION).start()
+    yield app
+    app.stop()
+
+
+def test_failed_verification_reverts_and_pushes_and_reports(tmp_path, gitops, broken_app):
+    result = run(tmp_path, gitops, broken_app)
+    assert result.rc != 0
+    name, failure = result.failure()
+    assert name.endswith("Fail the run, naming the failed checks and the revert"), failure["msg"]
+    remote_head = git(gitops["remote"], "rev-parse", "main")
+    assert remote_head != gitops["bad"]
+    # The revert restores the good deploy's tree exactly, and says which commit it reverts.
+    assert git(gitops["remote"], "rev-parse", "main^{tree}") == git(gitops["remote"], "rev-parse", gitops["good"] + "^{tree}")
+    assert f"This reverts commit {gitops['bad']}." in git(gitops["remote"], "log", "-1", "--format=%B", "main")
+    assert failure["msg"].startswith(
+        f"verification of app1 dev failed (direct /: version 0.0.1-wrong != expected {VERSION}; "
+        f'direct metrics: missing app_build_info{{version="{VERSION}"}}); '
+        f"reverted {gitops['bad']} with {remote_head} (pushed)")
+    report = json.loads((tmp_path / "work" / "verify" / "rollback.json").read_text())
+    assert report["revert_commit"] == remote_head and report["pushed"] is True
+    assert "s3cr3t-token" not in (gitops["clone"] / ".git" / "config").read_text()
+    assert "s3cr3t-token" not in result.stderr + json.dumps(result.data)
+
+
+def test_second_rollback_changes_nothing(tmp_path, gitops, broken_app):
+    assert run(tmp_path, gitops, broken_app, rollback_fail=False).rc == 0
+    head = git(gitops["remote"], "rev-parse", "main")
+    again = run(tmp_path, gitops, broken_app, rollback_fail=False)
+    assert again.rc == 0, again.failure()
+    assert again.stats["changed"] == 0
+    assert git(gitops["remote"], "rev-parse", "main") == head
+
+
+def test_check_mode_reverts_nothing(tmp_path, gitops, broken_app):
+    result = run(tmp_path, gitops, broken_app, "--check", rollback_fail=False)
+    assert result.rc == 0, result.failure()
+    assert result.result("Revert the deploy's GitOps commit and push the revert")["changed"] is True
+    assert git(gitops["remote"], "rev-parse", "main") == gitops["bad"]
+    assert git(gitops["clone"], "rev-parse", "HEAD") == gitops["bad"]
+
+
+def test_passed_verification_reverts_nothing(tmp_path, gitops):
+    healthy = FaultyApp(None, VERSION).start()
+    try:
+        result = run(tmp_path, gitops, healthy)
+    finally:
+        healthy.stop()
+    assert result.rc == 0, result.failure()
+    assert result.result("Revert the deploy's GitOps commit and push the revert").get("skipped") is True
+    assert not (tmp_path / "work" / "verify" / "rollback.json").exists()
+    assert git(gitops["remote"], "rev-parse", "main") == gitops["bad"]
+
+
+def test_no_commit_to_revert_fails_naming_the_variable(tmp_path, gitops, broken_app):
+    result = run(tmp_path, gitops, broken_app, kindling_gitops={"repo_path": str(gitops["clone"])})
+    name, failure = result.failure()
+    assert name.endswith("Check the commit and the clone")
+    assert failure["msg"].startswith("rollback_commit: ")
+    assert git(gitops["remote"], "rev-parse", "main") == gitops["bad"]
