@@ -18,7 +18,7 @@ from app1.metrics import Metrics, serve_metrics  # noqa: E402
 from app1.readiness import Readiness  # noqa: E402
 from app1.server import Server  # noqa: E402
 from app1.settings import from_environment  # noqa: E402
-from app1.web import create_wsgi_app  # noqa: E402
+from app1.web import create_app  # noqa: E402
 
 VARIANTS = ("sync", "uwsgi", "granian")
 WORKER_FLAG = "APP1_BENCH_VARIANT_WORKER"
@@ -33,7 +33,7 @@ class SyncServer(Server):
 def ready_app(settings):
     """The instrumented app, metrics served and marked ready (what Server does in its worker)."""
     readiness, metrics = Readiness(), Metrics()
-    wsgi_app, _flask_app = create_wsgi_app(settings, readiness, metrics)
+    wsgi_app = create_app(settings, readiness, metrics)
     serve_metrics(metrics, settings.host, settings.metrics_port)
     readiness.mark_ready()
     return wsgi_app

@@ -64,11 +64,10 @@ class Server(BaseApplication):
 
     def load(self):
         # Runs in the worker: metrics and readiness belong to the process that serves requests.
-        from .web import create_wsgi_app
+        from . import web
         self.readiness = Readiness()
         self.metrics = Metrics()
-        wsgi_app, _flask_app = create_wsgi_app(self.settings, self.readiness, self.metrics)
-        return wsgi_app
+        return web.create_app(self.settings, self.readiness, self.metrics)
 
     def post_worker_init(self, worker):
         serve_metrics(self.metrics, self.settings.host, self.settings.metrics_port)

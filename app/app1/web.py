@@ -19,24 +19,29 @@ REQUEST_ID_KEY = "app1.request_id"
 
 
 class Instrumented:
-    """WSGI middleware around the Flask app: request id, metrics by route template, one access-log line.
+    """WSGI middleware in Flask's wsgi_app slot: request id, metrics by route template, one access-log line.
 
-    It sits outside Flask so it sees every response (404/405 from routing, 500 from errors) and costs a
-    few microseconds, not a request context's worth.
+    It sits outside Flask's request handling so it sees every response (404/405 from routing, 500 from
+    errors) and costs a few microseconds, not a request context's worth.
     """
 
-    def __init__(self, app, metrics):
-        self.app = app
+    def __init__(self, wsgi_app, url_map, metrics):
+        self.wsgi_app = wsgi_app
+        self.url_map = url_map
         self.metrics = metrics
         self.access_log = AccessLog()
-        self.url_map = app.url_map
-        # Routes without variables are looked up by path; the rest need the URL map (only on a miss).
-        self.static_routes = {rule.rule: rule.rule for rule in app.url_map.iter_rules() if not rule.arguments}
-        self.wsgi_app = app.wsgi_app
+        self._static_routes = None
+
+    @property
+    def static_routes(self):
+        # Built on first use, so routes added after create_app (tests do) are known too.
+        if self._static_routes is None:
+            self._static_routes = {rule.rule: rule.rule for rule in self.url_map.iter_rules() if not rule.arguments}
+        return self._static_routes
 
     def endpoint(self, environ):
-        path = environ.get("PATH_INFO") or "/"
-        endpoint = self.static_routes.get(path)
+        # Routes without variables are found by path; only a miss pays for the URL map.
+        endpoint = self.static_routes.get(environ.get("PATH_INFO") or "/")
         if endpoint is not None:
             return endpoint
         try:
@@ -107,11 +112,5 @@ def create_app(settings=None, readiness=None, metrics=None):
             "method": request.method, "path": request.path, "request_id": request.environ.get(REQUEST_ID_KEY)})
         return jsonify(error="internal server error", status=500), 500
 
+    app.wsgi_app = Instrumented(app.wsgi_app, app.url_map, metrics)
     return app
-
-
-def create_wsgi_app(settings=None, readiness=None, metrics=None):
-    """The Flask app wrapped in its instrumentation: what a server runs. Returns (wsgi_app, flask_app)."""
-    metrics = metrics or Metrics()
-    flask_app = create_app(settings, readiness, metrics)
-    return Instrumented(flask_app, metrics), flask_app

@@ -1,0 +1,57 @@
+"""Settings from the environment: defaults, and bad values refused with one line naming the variable."""
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import APP_DIR
+
+from app1.settings import Settings, SettingsError, from_environment
+
+
+def test_defaults_are_the_documented_ones():
+    settings = from_environment({})
+    assert (settings.host, settings.port, settings.metrics_port) == ("0.0.0.0", 8080, 9090)
+    assert (settings.log_level, settings.environment, settings.commit) == ("INFO", "development", "unknown")
+    assert settings.version == (APP_DIR / "VERSION").read_text().strip()
+    assert (settings.threads, settings.drain_seconds, settings.shutdown_timeout) == (4, 2.0, 10.0)
+
+
+def test_environment_variables_set_every_value():
+    settings = from_environment({
+        "HOST": "127.0.0.1", "PORT": "8081", "METRICS_PORT": "9191", "LOG_LEVEL": "warning", "ENVIRONMENT": "prod",
+        "APP_VERSION": "2.0.0", "APP_COMMIT": "abc", "THREADS": "8", "DRAIN_SECONDS": "0.5", "SHUTDOWN_TIMEOUT": "3"})
+    assert settings == Settings(host="127.0.0.1", port=8081, metrics_port=9191, log_level="WARNING", environment="prod",
+                                version="2.0.0", commit="abc", threads=8, drain_seconds=0.5, shutdown_timeout=3.0)
+
+
+@pytest.mark.parametrize("env, named", [
+    ({"PORT": "eighty"}, "PORT"),
+    ({"PORT": "0"}, "PORT"),
+    ({"PORT": "65536"}, "PORT"),
+    ({"PORT": "-1"}, "PORT"),
+    ({"METRICS_PORT": "9090x"}, "METRICS_PORT"),
+    ({"PORT": "9000", "METRICS_PORT": "9000"}, "METRICS_PORT"),
+    ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ({"THREADS": "0"}, "THREADS"),
+    ({"DRAIN_SECONDS": "soon"}, "DRAIN_SECONDS"),
+    ({"SHUTDOWN_TIMEOUT": "nan"}, "SHUTDOWN_TIMEOUT"),
+    ({"SHUTDOWN_TIMEOUT": "-2"}, "SHUTDOWN_TIMEOUT"),
+    ({"HOST": " "}, "HOST"),
+])
+def test_a_bad_value_is_refused_naming_the_variable(env, named):
+    with pytest.raises(SettingsError) as raised:
+        from_environment(env)
+    assert str(raised.value).startswith(f"{named}=") or str(raised.value).startswith(f"{named} ")
+
+
+@pytest.mark.parametrize("variable, value", [("PORT", "http"), ("METRICS_PORT", "70000"), ("LOG_LEVEL", "verbose")])
+def test_the_server_exits_non_zero_with_one_clear_line(variable, value):
+    env = dict(os.environ, PYTHONPATH=str(APP_DIR), **{variable: value})
+    result = subprocess.run([sys.executable, "-m", "app1"], cwd=APP_DIR, env=env, capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and variable in lines[0] and value in lines[0]
+    assert "Traceback" not in result.stderr
