@@ -1,0 +1,144 @@
+"""app1's image on the real Docker engine: built offline from a host-made wheelhouse on the local base,
+run read-only as a numeric non-root user with ports on 127.0.0.1, every endpoint and the health status checked."""
+import json
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from support.net import free_port
+
+pytestmark = pytest.mark.docker
+PREFIX = "kindling-apptest"
+
+
+def docker(*args, check=True, timeout=300):
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed: {result.stderr or result.stdout}")
+    return result
+
+
+def fetch(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+@pytest.fixture(scope="module")
+def app_image(base_image, project_root, tmp_path_factory):
+    """The image built from a copy of app/ (the shared tree's app/wheels is left alone), removed afterwards."""
+    context = tmp_path_factory.mktemp("app-context") / "app"
+    shutil.copytree(project_root / "app", context, ignore=shutil.ignore_patterns("wheels", "tests", "__pycache__"))
+    wheelhouse = subprocess.run([str(project_root / "app" / "build-wheelhouse"), "--python-version", "3.11",
+                                 "--dest", str(context / "wheels")], capture_output=True, text=True, timeout=300)
+    if wheelhouse.returncode != 0:
+        pytest.skip(f"could not download the wheelhouse (PyPI unreachable?): {wheelhouse.stderr.strip()}")
+    tag = f"{PREFIX}-{uuid.uuid4().hex[:10]}:test"
+    version = (project_root / "app" / "VERSION").read_text().strip()
+    docker("build", "-q", "-t", tag, "--build-arg", f"BASE_IMAGE={base_image}", "--build-arg", f"VERSION={version}",
+           "--build-arg", "COMMIT=0123456789abcdef", "--build-arg", "SOURCE=https://git.example.test/kindling/gitops",
+           str(context), timeout=600)
+    yield {"tag": tag, "version": version, "commit": "0123456789abcdef"}
+    docker("rmi", "-f", tag, check=False)
+
+
+@pytest.fixture
+def container(app_image):
+    """The image run as users run it in the cluster: read-only root, tmpfs /tmp, ports on 127.0.0.1 only."""
+    name = f"{PREFIX}-{uuid.uuid4().hex[:10]}"
+    port, metrics_port = free_port(), free_port()
+    # The image's own HEALTHCHECK command, checked every second instead of every 10 s to keep the test short.
+    docker("run", "-d", "--name", name, "--read-only", "--tmpfs", "/tmp", "--health-interval", "1s",
+           "-e", "ENVIRONMENT=qa", "-p", f"127.0.0.1:{port}:8080", "-p", f"127.0.0.1:{metrics_port}:9090",
+           app_image["tag"])
+    yield {"name": name, "port": port, "metrics_port": metrics_port}
+    docker("rm", "-f", name, check=False)
+
+
+def wait_until_ready(port):
+    """docker-proxy accepts before the app listens, so connection resets count as "not yet"."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if fetch(f"http://127.0.0.1:{port}/ready")[0] == 200:
+                return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "the container never answered /ready with 200"
+        time.sleep(0.2)
+
+
+def inspect(name):
+    return json.loads(docker("inspect", name).stdout)[0]
+
+
+def test_image_is_labelled_non_root_and_checks_health_without_curl(app_image):
+    config = inspect(app_image["tag"])["Config"]
+    labels = config["Labels"]
+    assert labels["org.opencontainers.image.version"] == app_image["version"]
+    assert labels["org.opencontainers.image.revision"] == app_image["commit"]
+    assert labels["org.opencontainers.image.source"] == "https://git.example.test/kindling/gitops"
+    user = config["User"].split(":")
+    assert all(part.isdigit() and int(part) != 0 for part in user)
+    assert config["Healthcheck"]["Test"] == ["CMD", "python3", "-m", "app1.healthcheck"]
+    assert not any("curl" in part for part in config["Healthcheck"]["Test"])
+    assert sorted(config["ExposedPorts"]) == ["8080/tcp", "9090/tcp"]
+    # The wheelhouse and pip stay in the build stage.
+    listing = docker("run", "--rm", "--entrypoint", "sh", app_image["tag"], "-c",
+                     "ls /tmp /opt/app1; command -v pip || echo no-pip").stdout
+    assert "wheels" not in listing and "no-pip" in listing
+
+
+def test_read_only_non_root_container_serves_every_endpoint_and_turns_healthy(app_image, container):
+    wait_until_ready(container["port"])
+    deadline = time.monotonic() + 60
+    while inspect(container["name"])["State"]["Health"]["Status"] != "healthy":
+        state = inspect(container["name"])["State"]
+        assert state["Running"], f"container stopped: {docker('logs', container['name']).stdout}"
+        assert time.monotonic() < deadline, f"never healthy: {state['Health']}"
+        time.sleep(0.5)
+
+    base = f"http://127.0.0.1:{container['port']}"
+    status, headers, body = fetch(base + "/")
+    assert (status, json.loads(body)) == (200, {"app": "app1", "environment": "qa", "version": app_image["version"]})
+    assert len(headers["X-Request-ID"]) == 32
+    assert (fetch(base + "/health")[0], json.loads(fetch(base + "/health")[2])) == (200, {"status": "ok"})
+    assert (fetch(base + "/ready")[0], json.loads(fetch(base + "/ready")[2])) == (200, {"status": "ready"})
+    assert json.loads(fetch(base + "/missing")[2]) == {"error": "not found", "status": 404}
+    request = urllib.request.Request(base + "/health", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 405
+
+    _status, _headers, metrics_body = fetch(f"http://127.0.0.1:{container['metrics_port']}/metrics")
+    families = {family.name: family for family in text_string_to_metric_families(metrics_body.decode())}
+    build_info = families["app_build_info"].samples[0].labels
+    assert build_info == {"version": app_image["version"], "environment": "qa", "commit": app_image["commit"]}
+    assert any(sample.labels.get("endpoint") == "/" for sample in families["app_request_count"].samples)
+
+    assert docker("exec", container["name"], "id", "-u").stdout.strip() == "10001"
+    assert docker("exec", container["name"], "sh", "-c", "touch /opt/app1/x 2>&1 || echo denied").stdout.strip().endswith("denied")
+    assert docker("diff", container["name"]).stdout.strip() == ""
+    logged = [json.loads(line) for line in docker("logs", container["name"]).stdout.splitlines() if line.startswith("{")]
+    assert any(record.get("path") == "/missing" and record.get("status") == 404 for record in logged)
+
+
+def test_docker_stop_drains_and_exits_cleanly_in_bounded_time(container):
+    wait_until_ready(container["port"])
+    started = time.monotonic()
+    docker("stop", "--time", "30", container["name"])
+    took = time.monotonic() - started
+    state = inspect(container["name"])["State"]
+    assert state["ExitCode"] == 0
+    assert took < 2 + 10  # DRAIN_SECONDS + SHUTDOWN_TIMEOUT defaults
+    messages = [json.loads(line)["message"] for line in docker("logs", container["name"]).stdout.splitlines()
+                if line.startswith("{")]
+    assert any(message.startswith("SIGTERM: /ready now 503") for message in messages)
