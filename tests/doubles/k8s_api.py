@@ -52,6 +52,7 @@ class KubeAPIDouble:
         self.objects = {}
         self.requests = []
         self.scripts = {}
+        self.controllers = {}
         self._lock = threading.Lock()
         self._resource_version = 1000
         self.server = None
@@ -102,6 +103,10 @@ class KubeAPIDouble:
     def progress(self, plural, name, namespace, statuses):
         """Successive GETs of this object return it with these statuses in turn; the last one sticks."""
         self.scripts[(plural, namespace, name)] = [copy.deepcopy(s) for s in statuses]
+
+    def controller(self, plural, status):
+        """Stand in for the controller of a resource: objects created from now on get this status."""
+        self.controllers[plural] = copy.deepcopy(status)
 
     def calls(self, method=None):
         return [r for r in self.requests if method is None or r["method"] == method]
@@ -237,6 +242,8 @@ class _Handler(BaseHTTPRequestHandler):
             obj = copy.deepcopy(body)
             if dry_run:
                 return 201, obj
+            if resource[2] in api.controllers:
+                obj["status"] = copy.deepcopy(api.controllers[resource[2]])
             api._store(resource, namespace, obj)
             return 201, obj
         if existing is None:

@@ -1,0 +1,142 @@
+"""The platform role at its contract: the real role, kubernetes.core.helm/helm_repository/k8s run against
+the fake helm (tests/doubles/bin/helm, replaying helm v3.19 output) and the Kubernetes API double, since no
+chart repository or cluster is reachable here."""
+import json
+
+import pytest
+import yaml
+
+from doubles.ansible_run import ROOT, fake_calls, playbook_env, run_playbook
+from doubles.k8s_api import KubeAPIDouble
+
+pytestmark = pytest.mark.contract
+
+PINS = yaml.safe_load((ROOT / "versions.yml").read_text())["kindling_versions"]["charts"]
+READY = {"conditions": [{"type": "Ready", "status": "True", "reason": "KeyPairVerified",
+                         "message": "Signing CA verified", "lastTransitionTime": "2026-11-26T04:00:00Z"}]}
+
+
+@pytest.fixture
+def api():
+    double = KubeAPIDouble().start()
+    for plural in ("clusterissuers", "certificates"):
+        double.controller(plural, READY)
+    yield double
+    double.stop()
+
+
+def platform(api, tmp_path, *flags, fail=None, **variables):
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+    playbook = tmp_path / "platform.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "localhost", "gather_facts": False, "vars_files": [str(ROOT / "versions.yml")],
+        "vars": {"kubeconfig_path": str(kubeconfig), "kube_context": "kind-kindling", "cluster_provider": "kind",
+                 "platform_ready_timeout": 5, **variables},
+        "roles": [{"role": str(ROOT / "roles" / "platform")}]}]))
+    extra = {"FAKE_HELM_FAIL": fail} if fail else {}
+    return run_playbook(playbook, playbook_env(tmp_path, **extra), "-i", "localhost,", "-c", "local", *flags)
+
+
+def installs(tmp_path):
+    return [c for c in fake_calls(tmp_path, "helm") if "upgrade" in c["argv"]]
+
+
+def releases(tmp_path):
+    path = tmp_path / "fake-helm.json"
+    return json.loads(path.read_text())["releases"] if path.exists() else {}
+
+
+def test_contract_installs_pinned_charts_in_order_with_bounded_waits(api, tmp_path):
+    run = platform(api, tmp_path)
+    assert run.rc == 0, run.failure()
+    calls = installs(tmp_path)
+    assert [c["argv"][-1] for c in calls] == ["cert-manager", "traefik", "metrics-server", "kube-prometheus-stack",
+                                              "argo-cd"]
+    for call in calls:
+        pin = PINS[call["argv"][-1].replace("-", "_")]
+        assert f"--version={pin['version']}" in call["argv"] and f"--repo={pin['repo_url']}" in call["argv"]
+        assert "--wait" in call["argv"] and call["argv"][call["argv"].index("--timeout") + 1] == "10m0s"
+        assert "--create-namespace" in call["argv"]
+        assert call["env"]["kubeconfig_servers"] == [api.url]
+        assert call["env"]["HELM_KUBECONTEXT"] == "kind-kindling"
+    assert [c["env"]["HELM_NAMESPACE"] for c in calls] == ["cert-manager", "traefik", "kube-system", "monitoring",
+                                                            "argocd"]
+    installed = releases(tmp_path)
+    assert installed["cert-manager/cert-manager"]["chart"] == "cert-manager-v1.21.1"
+    assert installed["cert-manager/cert-manager"]["values"]["crds"]["enabled"] is True
+    assert installed["kube-system/metrics-server"]["values"]["args"] == ["--kubelet-insecure-tls"]
+    assert installed["traefik/traefik"]["values"]["ports"]["web"]["hostPort"] == 80
+    prometheus = installed["monitoring/kube-prometheus-stack"]["values"]["prometheus"]["prometheusSpec"]
+    assert prometheus["serviceMonitorSelectorNilUsesHelmValues"] is False
+    assert prometheus["podMonitorSelectorNilUsesHelmValues"] is False
+    assert prometheus["ruleSelectorNilUsesHelmValues"] is False
+    # base and kind files are deep-merged: both argo-cd files' keys are in the one release
+    argo = installed["argocd/argo-cd"]["values"]
+    assert argo["configs"]["params"]["server.insecure"] is True and argo["redis-ha"]["enabled"] is False
+
+
+def test_contract_issuers_are_applied_and_waited_for(api, tmp_path):
+    platform(api, tmp_path)
+    assert api.get("clusterissuers", "kindling-selfsigned")["spec"] == {"selfSigned": {}}
+    assert api.get("clusterissuers", "kindling-ca")["spec"] == {"ca": {"secretName": "kindling-ca"}}
+    ca = api.get("certificates", "kindling-ca", "cert-manager")["spec"]
+    assert ca["isCA"] is True and ca["issuerRef"]["name"] == "kindling-selfsigned"
+
+
+def test_contract_issuer_never_ready_fails_within_the_bound(api, tmp_path):
+    api.controller("clusterissuers", {"conditions": [{"type": "Ready", "status": "False", "reason": "ErrInitIssuer",
+                                                      "message": "secret kindling-ca not found"}]})
+    run = platform(api, tmp_path, platform_ready_timeout=2)
+    name, result = run.failure()
+    assert "CA ClusterIssuer" in name and run.rc != 0
+    assert "Ready" in result["msg"] or "wait" in result["msg"].lower(), result["msg"]
+
+
+def test_contract_second_run_changes_nothing(api, tmp_path):
+    platform(api, tmp_path)
+    again = platform(api, tmp_path)
+    assert again.rc == 0 and again.stats["changed"] == 0, [n for n, r in again.results() if r.get("changed")]
+    assert len(installs(tmp_path)) == 5
+
+
+def test_contract_check_mode_installs_nothing(api, tmp_path):
+    run = platform(api, tmp_path, "--check")
+    assert installs(tmp_path) == [] and releases(tmp_path) == {}
+    assert api.get("clusterissuers", "kindling-ca") is None
+    assert run.stats["failures"] == 0, run.failure()
+
+
+def test_contract_ingress_nginx_is_allowed_with_a_warning(api, tmp_path):
+    run = platform(api, tmp_path, ingress_provider="ingress-nginx")
+    assert "retired" in run.result("Warn that ingress-nginx is retired")["msg"]
+    charts = [c["argv"][-1] for c in installs(tmp_path)]
+    assert "ingress-nginx" in charts and "traefik" not in charts
+    values = releases(tmp_path)["ingress-nginx/ingress-nginx"]["values"]["controller"]
+    assert values["hostPort"]["enabled"] is True and values["ingressClassResource"]["name"] == "nginx"
+
+
+def test_contract_existing_cluster_gets_no_kind_values(api, tmp_path):
+    platform(api, tmp_path, cluster_provider="existing")
+    installed = releases(tmp_path)
+    assert installed["kube-system/metrics-server"]["values"]["args"] == []
+    assert "ports" not in installed["traefik/traefik"]["values"]
+    assert fake_calls(tmp_path, "kind") == []
+
+
+def test_contract_openshift_installs_no_ingress_controller(api, tmp_path):
+    platform(api, tmp_path, cluster_flavor="openshift")
+    charts = [c["argv"][-1] for c in installs(tmp_path)]
+    assert "traefik" not in charts and "ingress-nginx" not in charts and len(charts) == 4
+
+
+def test_contract_bad_provider_fails_naming_it_before_helm_runs(api, tmp_path):
+    run = platform(api, tmp_path, ingress_provider="nginx")
+    name, result = run.failure()
+    assert "ingress_provider" in result["msg"] and fake_calls(tmp_path, "helm") == []
+
+
+def test_contract_helm_failure_stops_the_role(api, tmp_path):
+    run = platform(api, tmp_path, fail="upgrade")
+    name, result = run.failure()
+    assert "cert-manager" in name and "INSTALLATION FAILED: context deadline exceeded" in result["msg"]
+    assert api.get("clusterissuers", "kindling-ca") is None
