@@ -21,13 +21,14 @@ description:
     ownership are not hashed, so a fresh checkout of the same content gets the same tag.
   - Reads files only; it never changes anything.
 author:
-  - kindling.gitops contributors
+  - kindling.gitops maintainers (@kindling)
 attributes:
   check_mode:
     support: full
     description: Runs normally in check mode; it only reads the build context.
   diff_mode:
     support: none
+    description: Nothing to diff; the module changes nothing.
   idempotent:
     support: full
     description: Never reports a change; the same context always gives the same tag.

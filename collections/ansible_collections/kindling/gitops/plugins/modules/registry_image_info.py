@@ -21,7 +21,7 @@ description:
   - Transient failures are retried with a bounded exponential backoff; a registry that stays down fails after
     O(retries) retries with a message naming it.
 author:
-  - kindling.gitops contributors
+  - kindling.gitops maintainers (@kindling)
 extends_documentation_fragment:
   - kindling.gitops.registry_auth
 attributes:
@@ -30,6 +30,7 @@ attributes:
     description: Runs normally in check mode; it only reads from the registry.
   diff_mode:
     support: none
+    description: Nothing to diff; the module changes nothing.
   idempotent:
     support: full
     description: Never reports a change.
