@@ -54,7 +54,9 @@ def check_qualified_key(field, key):
     """A label or annotation key: optional DNS-subdomain prefix, '/', and a name of at most 63 characters."""
     if not isinstance(key, str) or not key:
         raise InputError(field, "keys must be non-empty strings, got %r" % (key,))
-    prefix, _sep, name = key.rpartition("/")
+    prefix, sep, name = key.rpartition("/")
+    if sep and not prefix:
+        raise InputError(field, "key %r has an empty prefix before '/'" % (key,))
     if prefix:
         check_dns_subdomain("%s key %r prefix" % (field, key), prefix)
     if len(name) > 63 or not QUALIFIED_NAME.match(name):

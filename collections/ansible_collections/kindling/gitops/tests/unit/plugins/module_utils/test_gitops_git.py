@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.kindling.gitops.plugins.module_utils import gitops_git
+
+
+class RecordingRun(object):
+    """Stands in for the git executable: records argv and env, answers from a script of (rc, out, err)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, argv, env):
+        self.calls.append((argv, env))
+        return 1, "", "fatal: https://bot:tok-123@example.invalid failed"
+
+
+def test_token_goes_only_into_the_environment_and_output_is_scrubbed():
+    run = RecordingRun()
+    clone = gitops_git.GitClone("/clone", run=run, token="tok-123", username="bot")
+    try:
+        askpass = clone.env["GIT_ASKPASS"]
+        assert os.stat(askpass).st_mode & 0o777 == 0o700
+        rc, _out, err = clone.run("push", "origin", "HEAD:refs/heads/main", check=False)
+    finally:
+        clone.close()
+    argv, env = run.calls[0]
+    assert rc == 1 and "tok-123" not in err and "********" in err
+    assert not any("tok-123" in part for part in argv)
+    assert argv[1:3] == ["-c", "credential.helper="]
+    assert env["KINDLING_GIT_TOKEN"] == "tok-123" and env["KINDLING_GIT_USERNAME"] == "bot"
+    assert not os.path.exists(askpass), "the askpass script must be gone after close()"
+
+
+def test_remote_urls_with_passwords_are_recognised():
+    assert gitops_git.URL_WITH_PASSWORD.match("https://bot:secret@git.example.com/x.git")
+    assert not gitops_git.URL_WITH_PASSWORD.match("https://git.example.com/x.git")
+    assert not gitops_git.URL_WITH_PASSWORD.match("git@github.com:org/x.git")
+    assert not gitops_git.URL_WITH_PASSWORD.match("/srv/gitops.git")
+
+
+def test_rejections_that_a_rebase_can_fix_are_told_apart():
+    assert gitops_git.REJECTED.search(" ! [rejected]        HEAD -> main (fetch first)")
+    assert gitops_git.REJECTED.search(" ! [rejected] HEAD -> main (non-fast-forward)")
+    assert not gitops_git.REJECTED.search(" ! [remote rejected] HEAD -> main (pre-receive hook declined)")

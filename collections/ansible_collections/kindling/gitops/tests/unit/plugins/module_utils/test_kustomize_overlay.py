@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+import yaml
+
+from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_inputs as inputs
+from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_overlay as overlay
+
+DIGEST = "sha256:" + "c" * 64
+
+
+def params(**extra):
+    result = {"namespace": "app1-dev", "resources": ["../../base"], "replicas": [{"name": "app1", "count": 2}],
+              "images": [{"name": "app1", "new_name": "localhost:5001/app1", "tag": "1.0.0", "digest": DIGEST}],
+              "config_map": {"name": "app1-config", "literals": {"LOG_LEVEL": "DEBUG", "ENVIRONMENT": "dev"}},
+              "ingress": {"kind": "Ingress", "name": "app1", "host": "app1.dev.localhost", "service_name": "app1",
+                          "service_port": "http", "class_name": "nginx", "cluster_issuer": "kindling-ca",
+                          "tls": True},
+              "labels": {"team": "platform"}, "annotations": {"owner": 42}, "patches": []}
+    result.update(extra)
+    return result
+
+
+def test_plan_is_deterministic_and_maps_every_option():
+    files = overlay.plan_overlay(params())
+    assert files == overlay.plan_overlay(params(labels={"team": "platform"}))
+    assert sorted(files) == ["ingress.yaml", "kustomization.yaml"]
+    kustomization = yaml.safe_load(files["kustomization.yaml"])
+    assert kustomization["namespace"] == "app1-dev"
+    assert kustomization["resources"] == ["../../base", "ingress.yaml"]
+    assert kustomization["images"] == [{"name": "app1", "newName": "localhost:5001/app1", "newTag": "1.0.0",
+                                        "digest": DIGEST}]
+    assert kustomization["replicas"] == [{"name": "app1", "count": 2}]
+    assert kustomization["configMapGenerator"] == [{"name": "app1-config", "behavior": "merge",
+                                                    "literals": ["ENVIRONMENT=dev", "LOG_LEVEL=DEBUG"]}]
+    assert kustomization["labels"][0]["includeSelectors"] is False
+    assert kustomization["commonAnnotations"] == {"owner": "42"}
+    ingress = yaml.safe_load(files["ingress.yaml"])
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "kindling-ca"}
+    assert ingress["spec"]["tls"] == [{"hosts": ["app1.dev.localhost"], "secretName": "app1-tls"}]
+
+
+def test_route_on_openshift():
+    files = overlay.plan_overlay(params(ingress={"kind": "Route", "name": "app1", "host": "app1.dev.localhost",
+                                                 "service_name": "app1", "service_port": "http"}))
+    route = yaml.safe_load(files["route.yaml"])
+    assert route["kind"] == "Route" and route["spec"]["host"] == "app1.dev.localhost"
+    assert "ingress.yaml" not in files
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"namespace": "App1"}, "namespace"),
+    ({"replicas": [{"name": "app1", "count": -2}]}, "replicas[0].count"),
+    ({"images": [{"name": "app1", "digest": "sha256:xyz"}]}, "images[0].digest"),
+    ({"images": [{"name": "app1"}]}, "images[0]"),
+    ({"resources": ["/abs/base"]}, "resources[0]"),
+    ({"patches": [{"patch": "a: [b"}]}, "patches[0].patch"),
+    ({"patches": [{"path": "p.yaml", "patch": "a: b"}]}, "patches[0]"),
+    ({"config_map": {"name": "app1-config", "literals": {"A B": "x"}}}, "config_map.literals"),
+])
+def test_bad_input_names_the_field(bad, field):
+    with pytest.raises(inputs.InputError) as error:
+        overlay.plan_overlay(params(**bad))
+    assert error.value.field == field
+
+
+def test_pending_changes_write_and_remove_only_generated_files(tmp_path):
+    files = overlay.plan_overlay(params())
+    changes = overlay.pending_changes(str(tmp_path), files)
+    assert [name for name, before, _after in changes] == ["ingress.yaml", "kustomization.yaml"]
+    overlay.write_changes(str(tmp_path), changes)
+    assert overlay.pending_changes(str(tmp_path), files) == []
+
+    (tmp_path / "route.yaml").write_text("# a file this module did not write\n")
+    without_ingress = overlay.plan_overlay(params(ingress=None))
+    changes = overlay.pending_changes(str(tmp_path), without_ingress)
+    assert [(name, after is None) for name, _before, after in changes] == [
+        ("kustomization.yaml", False), ("ingress.yaml", True)]
+    overlay.write_changes(str(tmp_path), changes)
+    assert not (tmp_path / "ingress.yaml").exists() and (tmp_path / "route.yaml").exists()

@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: kindling.gitops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""gitops_commit, kustomize_overlay and kustomize_validate as modules: exit_json/fail_json patched to raise."""
+
+from __future__ import annotations
+
+import subprocess
+from unittest import mock
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.kindling.gitops.plugins.modules import gitops_commit, kustomize_overlay, kustomize_validate
+
+
+class ModuleExit(Exception):
+    pass
+
+
+class ModuleFail(Exception):
+    pass
+
+
+def _exit_json(self, **kwargs):
+    raise ModuleExit(kwargs)
+
+
+def _fail_json(self, **kwargs):
+    raise ModuleFail(kwargs)
+
+
+@pytest.fixture(autouse=True)
+def patched_module():
+    with mock.patch.multiple(basic.AnsibleModule, exit_json=_exit_json, fail_json=_fail_json):
+        yield
+
+
+def run(module, args, outcome=ModuleExit):
+    with patch_module_args(args):
+        with pytest.raises(outcome) as raised:
+            module.main()
+    return raised.value.args[0]
+
+
+def git(*args, cwd):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args], cwd=cwd, check=True,
+                   capture_output=True)
+
+
+@pytest.fixture
+def clone(tmp_path):
+    git("init", "-q", "--bare", "-b", "main", str(tmp_path / "remote.git"), cwd=tmp_path)
+    git("clone", "-q", str(tmp_path / "remote.git"), "work", cwd=tmp_path)
+    work = tmp_path / "work"
+    git("checkout", "-q", "-b", "main", cwd=work)
+    (work / "apps").mkdir()
+    (work / "apps" / "a.yaml").write_text("a: 1\n")
+    return work
+
+
+def test_gitops_commit_commits_once(clone):
+    first = run(gitops_commit, {"repo_path": str(clone), "paths": ["apps"], "message": "app1 dev: deploy 1.0.0"})
+    assert first["changed"] and first["pushed"] and first["previous_commit"] is None
+    second = run(gitops_commit, {"repo_path": str(clone), "paths": ["apps"], "message": "app1 dev: deploy 1.0.0"})
+    assert not second["changed"] and second["commit"] == first["commit"]
+
+
+def test_gitops_commit_check_mode_returns_the_patch(clone):
+    result = run(gitops_commit, {"repo_path": str(clone), "paths": ["apps"], "message": "m",
+                                 "_ansible_check_mode": True, "_ansible_diff": True})
+    assert result["changed"] and "+a: 1" in result["diff"]["prepared"] and result["commit"] is None
+
+
+@pytest.mark.parametrize("args, field", [
+    ({"max_attempts": 0}, "max_attempts"),
+    ({"message": "  "}, "message"),
+    ({"revert": "zzz"}, "revert"),
+    ({"repo_path": "/nonexistent/clone"}, "repo_path"),
+])
+def test_gitops_commit_bad_input(clone, args, field):
+    options = {"repo_path": str(clone), "paths": ["apps"], "message": "m"}
+    options.update(args)
+    result = run(gitops_commit, options, ModuleFail)
+    assert result["msg"].startswith(field + ":")
+
+
+def test_kustomize_overlay_bad_namespace_writes_nothing(tmp_path):
+    result = run(kustomize_overlay, {"path": str(tmp_path / "o"), "namespace": "Not_Valid"}, ModuleFail)
+    assert result["field"] == "namespace" and not (tmp_path / "o").exists()
+
+
+def test_kustomize_overlay_writes_then_reports_no_change(tmp_path):
+    args = {"path": str(tmp_path / "o"), "namespace": "app1-dev", "replicas": [{"name": "app1", "count": 1}]}
+    assert run(kustomize_overlay, args)["changed"]
+    assert not run(kustomize_overlay, args)["changed"]
+
+
+def test_kustomize_validate_needs_a_directory(tmp_path):
+    result = run(kustomize_validate, {"path": str(tmp_path / "missing")}, ModuleFail)
+    assert result["field"] == "path"
