@@ -1,0 +1,195 @@
+"""The preview role end to end, for real: the app image built by Docker from app/Dockerfile on the local base image,
+pushed to a real registry on 127.0.0.1, an overlay rendered by kubectl kustomize, run by podman kube play (which
+pulls the image from that registry) on loopback ports, verified with app_verify and torn down."""
+import json
+import subprocess
+import uuid
+
+import pytest
+
+from doubles.ansible_run import ROOT, playbook_env, run_playbook
+from support.pipeline_run import prepare_wheelhouse
+
+VERSION = (ROOT / "app" / "VERSION").read_text().strip()
+pytestmark = pytest.mark.docker
+
+BASE_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app1
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app.kubernetes.io/name: app1}
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: app1}
+    spec:
+      securityContext: {runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001}
+      containers:
+        - name: app1
+          image: app1
+          ports:
+            - {name: http, containerPort: 8080}
+            - {name: metrics, containerPort: 9090}
+          envFrom:
+            - configMapRef: {name: app1-config}
+          securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true}
+          volumeMounts:
+            - {name: tmp, mountPath: /tmp}
+      volumes:
+        - name: tmp
+          emptyDir: {medium: Memory, sizeLimit: 16Mi}
+"""
+BASE_OTHERS = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: app1
+spec:
+  selector: {app.kubernetes.io/name: app1}
+  ports:
+    - {name: http, port: 8080, targetPort: http}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: app1
+spec:
+  rules:
+    - host: app1.dev.localhost
+      http:
+        paths:
+          - {path: /, pathType: Prefix, backend: {service: {name: app1, port: {name: http}}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def pushed_image(tmp_path_factory, docker, base_image):
+    """app1 built from app/Dockerfile and pushed to a real registry; yields (registry, image ref by digest)."""
+    from support.registry import Registry, registry_binary
+    if registry_binary() is None:
+        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
+    cache = tmp_path_factory.mktemp("preview-image")
+    try:
+        wheels = prepare_wheelhouse(cache)
+    except subprocess.CalledProcessError as error:
+        pytest.skip(f"app/build-wheelhouse could not fetch the app's wheels from PyPI: {error.stderr[-500:]}")
+    context = cache / "app"
+    subprocess.run(["cp", "-r", str(ROOT / "app"), str(context)], check=True)
+    subprocess.run(["rm", "-rf", str(context / "wheels"), str(context / "tests")], check=True)
+    subprocess.run(["cp", "-r", str(wheels), str(context / "wheels")], check=True)
+    registry = Registry(cache / "registry").start()
+    tag = f"{registry.host}/app1:{VERSION}-preview-test"
+    try:
+        build = subprocess.run(["docker", "build", "-q", "-t", tag, "--build-arg", f"BASE_IMAGE={base_image}",
+                                "--build-arg", f"VERSION={VERSION}", "--build-arg", "COMMIT=0123abcd", str(context)],
+                               capture_output=True, text=True, timeout=900)
+        assert build.returncode == 0, build.stderr
+        push = subprocess.run(["docker", "push", tag], capture_output=True, text=True, timeout=300)
+        assert push.returncode == 0, push.stderr
+        digest = registry.digest("app1", f"{VERSION}-preview-test")
+        forget_in_podman(digest)  # so podman can only get it by pulling from this registry
+        yield registry, f"{registry.host}/app1@{digest}"
+        forget_in_podman(digest)
+    finally:
+        subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True)
+        registry.stop()
+
+
+def forget_in_podman(digest):
+    listed = subprocess.run(["podman", "images", "--digests", "--format", "{{.ID}} {{.Digest}}"],
+                            capture_output=True, text=True).stdout.splitlines()
+    for image_id in {line.split()[0] for line in listed if line.endswith(" " + digest)}:
+        subprocess.run(["podman", "rmi", "-f", image_id], capture_output=True)
+
+
+def write_overlay(tmp_path, image_ref, app_version=None):
+    base, overlay = tmp_path / "gitops" / "base", tmp_path / "gitops" / "overlays" / "dev"
+    base.mkdir(parents=True)
+    overlay.mkdir(parents=True)
+    (base / "deployment.yaml").write_text(BASE_DEPLOYMENT)
+    (base / "others.yaml").write_text(BASE_OTHERS)
+    (base / "kustomization.yaml").write_text("resources: [deployment.yaml, others.yaml]\n")
+    name, digest = image_ref.split("@")
+    literals = ["ENVIRONMENT=dev", "LOG_LEVEL=WARNING"] + ([f"APP_VERSION={app_version}"] if app_version else [])
+    (overlay / "kustomization.yaml").write_text(json.dumps({
+        "namespace": "app1-dev", "resources": ["../../base"],
+        "images": [{"name": "app1", "newName": name, "digest": digest}],
+        "configMapGenerator": [{"name": "app1-config", "literals": literals}],
+        "generatorOptions": {"disableNameSuffixHash": True},
+    }))
+    return overlay
+
+
+def pods(prefix):
+    out = subprocess.run(["podman", "pod", "ps", "--format", "{{.Name}}"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line.startswith(prefix)]
+
+
+@pytest.fixture
+def preview_name(podman):
+    name = f"kpreview-{uuid.uuid4().hex[:8]}"
+    yield name
+    subprocess.run(["podman", "pod", "rm", "-f", f"{name}-pod"], capture_output=True)
+
+
+def run_preview(tmp_path, overlay, name, *args, **extra):
+    host_vars = {"ansible_connection": "local", "kindling_env": "dev", "app_name": "app1",
+                 "preview_overlay_path": str(overlay), "preview_name": name,
+                 "preview_version_file": str(ROOT / "app" / "VERSION"), "preview_deadline": 60}
+    host_vars.update(extra)
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": {"localhost": host_vars}}}))
+    playbook = tmp_path / "preview.yml"
+    playbook.write_text("- name: Preview\n  hosts: localhost\n  gather_facts: false\n  roles:\n    - role: preview\n"
+                        "  post_tasks:\n    - name: Show kindling_preview\n      ansible.builtin.debug:\n"
+                        "        var: kindling_preview\n")
+    return run_playbook(playbook, playbook_env(tmp_path, fakes=False), *args, inventory=inventory, timeout=600)
+
+
+def test_preview_runs_the_pushed_image_verifies_it_and_tears_it_down(tmp_path, pushed_image, preview_name):
+    registry, image_ref = pushed_image
+    overlay = write_overlay(tmp_path, image_ref)
+    result = run_preview(tmp_path, overlay, preview_name)
+    assert result.rc == 0, result.failure() or result.stderr[-3000:]
+    preview = result.result("Show kindling_preview")["kindling_preview"]
+    assert preview["ok"] is True and preview["failed"] == []
+    assert [c["name"] for c in preview["checks"]] == ["/health", "/ready", "/", "metrics", "latency"]
+    assert all(c["url"].startswith("http://127.0.0.1:") for c in preview["checks"] if "url" in c)
+    assert pods(preview_name) == [], "the preview must be torn down"
+    assert result.stats["changed"] == 0
+    # podman pulled the pushed digest from the test registry (no other source has it).
+    images = subprocess.run(["podman", "images", "--digests", "--format", "{{.Repository}}@{{.Digest}}"],
+                            capture_output=True, text=True).stdout.split()
+    assert image_ref in images
+
+
+def test_broken_deploy_fails_with_the_precise_message_and_is_torn_down(tmp_path, pushed_image, preview_name):
+    registry, image_ref = pushed_image
+    overlay = write_overlay(tmp_path, image_ref, app_version="0.0.9-misconfigured")
+    result = run_preview(tmp_path, overlay, preview_name)
+    assert result.rc != 0
+    name, failure = result.failure()
+    assert name.endswith("Fail when the preview did not pass")
+    assert failure["msg"] == (f"preview of app1 dev failed: /: version 0.0.9-misconfigured != expected {VERSION}; "
+                              f'metrics: missing app_build_info{{version="{VERSION}"}}')
+    assert pods(preview_name) == []
+
+
+def test_check_mode_renders_but_starts_nothing(tmp_path, pushed_image, preview_name):
+    registry, image_ref = pushed_image
+    overlay = write_overlay(tmp_path, image_ref)
+    result = run_preview(tmp_path, overlay, preview_name, "--check")
+    assert result.rc == 0, result.failure()
+    assert result.result("Render the overlay")["rc"] == 0
+    assert result.result("Run, verify and tear down the preview").get("skipped") is True
+    assert pods(preview_name) == []
+
+
+def test_missing_overlay_fails_naming_the_variable(tmp_path, podman, preview_name):
+    result = run_preview(tmp_path, tmp_path / "nope", preview_name)
+    name, failure = result.failure()
+    assert failure["msg"].startswith("preview_overlay_path: ")
+    assert pods(preview_name) == []
