@@ -89,7 +89,8 @@ def test_sigterm_turns_ready_off_finishes_in_flight_requests_then_exits(start_se
     assert (status, json.loads(body)) == (200, {"slept": 2.5})
     exit_code, took = slow_result["exit"]
     assert exit_code == 0
-    assert took < 1 + 10 + 3
+    # Out as soon as the drain time is over and the slow request is done (~2.5 s), not at the 11 s deadline.
+    assert took < 6.5
 
 
 def test_a_stuck_request_cannot_hold_shutdown_past_the_bound(start_server):
