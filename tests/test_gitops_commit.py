@@ -21,7 +21,7 @@ def write_overlay(work, text="replicas: 1\n"):
 
 
 def commit(work, **extra):
-    args = {"repo_path": str(work), "paths": ["apps/app1"], "message": "app1 dev: deploy localhost:5001/app1:1.0.0-abc"}
+    args = {"repo_path": str(work), "paths": ["apps/app1"], "commit_message": "app1 dev: deploy localhost:5001/app1:1.0.0-abc"}
     args.update(extra)
     return run_module("gitops_commit", args, **{k: extra.pop(k) for k in ("check_mode", "diff") if k in extra})
 
@@ -44,7 +44,7 @@ def test_check_mode_shows_the_patch_and_commits_nothing(remote_and_clone):
     remote, work = remote_and_clone
     write_overlay(work, "replicas: 7\n")
     before = remote_log(remote)
-    result = run_module("gitops_commit", {"repo_path": str(work), "paths": ["apps/app1"], "message": "m"},
+    result = run_module("gitops_commit", {"repo_path": str(work), "paths": ["apps/app1"], "commit_message": "m"},
                         check_mode=True, diff=True)
     assert result["changed"] and not result["pushed"], result
     assert "+replicas: 7" in result["diff"]["prepared"]
@@ -112,13 +112,13 @@ def test_revert_undoes_a_commit_and_is_idempotent(remote_and_clone):
     write_overlay(work, "replicas: 9\n")
     bad = commit(work)["commit"]
 
-    reverted = commit(work, revert=bad, message="app1 dev: roll back 1.0.1")
+    reverted = commit(work, revert=bad, commit_message="app1 dev: roll back 1.0.1")
     assert reverted["pushed"] and reverted["previous_commit"] == bad, reverted
     assert git("--git-dir", str(remote), "show", "main:apps/app1/overlays/dev/kustomization.yaml") == "replicas: 1"
     assert git("--git-dir", str(remote), "rev-parse", "main^{tree}") == git("rev-parse", good + "^{tree}", cwd=work)
     assert f"This reverts commit {bad}." in git("--git-dir", str(remote), "log", "-1", "--format=%B", "main")
 
-    again = commit(work, revert=bad, message="app1 dev: roll back 1.0.1")
+    again = commit(work, revert=bad, commit_message="app1 dev: roll back 1.0.1")
     assert not again["changed"], again
 
 

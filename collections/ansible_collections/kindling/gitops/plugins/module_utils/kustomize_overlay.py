@@ -16,7 +16,13 @@ import os
 import shutil
 import tempfile
 
-import yaml
+try:
+    import yaml
+    HAS_YAML = True
+    _SafeDumper = yaml.SafeDumper
+except ImportError:
+    HAS_YAML = False
+    _SafeDumper = object
 
 from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_inputs as inputs
 from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_validate as validation
@@ -27,7 +33,7 @@ KUSTOMIZATION = "kustomization.yaml"
 GENERATED = ("ingress.yaml", "route.yaml")
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(_SafeDumper):
     """Block style, lists indented under their key (as yamllint and kustomize's own output do)."""
 
     def increase_indent(self, flow=False, indentless=False):
@@ -40,11 +46,16 @@ def _represent_str(dumper, value):
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_Dumper.add_representer(str, _represent_str)
+if HAS_YAML:
+    _Dumper.add_representer(str, _represent_str)
 
 
 def to_yaml(data):
     return yaml.dump(data, Dumper=_Dumper, default_flow_style=False, sort_keys=False, width=1000)
+
+
+def load_yaml(text):
+    return yaml.safe_load(text)
 
 
 def _images(entries):

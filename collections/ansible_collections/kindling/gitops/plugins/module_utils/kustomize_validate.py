@@ -19,7 +19,11 @@ import copy
 import os
 import subprocess
 
-import yaml
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:
+    HAS_YAML = False
 
 try:
     import jsonschema
@@ -204,8 +208,8 @@ def schema_findings(obj, kubernetes_version, crd_schemas):
         kubernetes_validate.validate(obj, kubernetes_version, strict=True)
         return []
     except kubernetes_validate.ValidationError as error:
-        return [finding(ERROR, "schema", "%s: %s (Kubernetes %s schema)" % (_error_path(error), error.message,
-                                                                             error.version), obj)]
+        message = "%s: %s (Kubernetes %s schema)" % (_error_path(error), error.message, error.version)
+        return [finding(ERROR, "schema", message, obj)]
     except kubernetes_validate.SchemaNotFoundError:
         pass
     schema = crd_schemas.get((api_version, kind))
@@ -295,9 +299,9 @@ def selector_findings(objects):
 def validate_directory(directory, kubectl="kubectl", kubernetes_version="1.36", crd_paths=None,
                        load_restrictor=None):
     """Render and check a kustomize directory: (objects, findings)."""
-    if not HAS_JSONSCHEMA or not HAS_KUBERNETES_VALIDATE:
-        raise ValidationSetupError("the Python packages jsonschema and kubernetes-validate are required "
-                                   "(pinned in requirements.txt)")
+    if not (HAS_YAML and HAS_JSONSCHEMA and HAS_KUBERNETES_VALIDATE):
+        raise ValidationSetupError("the Python packages PyYAML, jsonschema and kubernetes-validate are required "
+                                   "on the managed node (pinned in requirements.txt)")
     crd_schemas = load_crd_schemas(crd_paths)
     try:
         path, kustomization = load_kustomization(directory)

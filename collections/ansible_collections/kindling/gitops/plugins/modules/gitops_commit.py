@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# Copyright: kindling.gitops maintainers
+# Copyright: kindling.gitops maintainers (@kindling)
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
@@ -12,7 +12,7 @@ module: gitops_commit
 short_description: Commit paths in a GitOps clone (or revert a commit) and push, rebasing on concurrent pushes
 version_added: 0.1.0
 description:
-  - Stages O(paths) in an existing clone of the GitOps repository, commits them with O(message) and pushes O(branch).
+  - Stages O(paths) in an existing clone of the GitOps repository, commits them with O(commit_message) and pushes O(branch).
   - Nothing changed means no commit (never an empty one) and RV(ignore:changed=false); a commit left unpushed by an
     earlier failed run is pushed.
   - A push rejected as non-fast-forward is retried after fetching and rebasing, at most O(max_attempts) pushes.
@@ -23,7 +23,7 @@ description:
     temporary C(GIT_ASKPASS) script, with credential helpers disabled so none stores it. It is never written to
     C(.git/config) or a remote URL, and a remote URL that already carries a password is refused."
 author:
-  - kindling.gitops maintainers
+  - kindling.gitops maintainers (@kindling)
 options:
   repo_path:
     description: The clone's work tree (top level).
@@ -34,10 +34,10 @@ options:
     type: list
     elements: str
     default: ["."]
-  message:
+  commit_message:
     description:
-      - Commit message. Name the environment, the app and the image tag, for example
-        C(app1 dev: deploy localhost:5001/app1:1.0.0-3f2a1bc).
+      - "Commit message. Name the environment, the app and the image tag, for example
+        C(app1 dev: deploy localhost:5001/app1:1.0.0-3f2a1bc)."
       - With O(revert), the subject of the revert commit (the reverted SHA is appended).
     type: str
     required: true
@@ -95,7 +95,7 @@ EXAMPLES = r"""
   kindling.gitops.gitops_commit:
     repo_path: "{{ kindling_work_dir }}/gitops"
     paths: [apps/app1]
-    message: "app1 dev: deploy {{ kindling_image.repository }}:{{ kindling_image.tag }}"
+    commit_message: "app1 dev: deploy {{ kindling_image.repository }}:{{ kindling_image.tag }}"
     branch: main
   environment:
     GITOPS_TOKEN: "{{ vault_gitops_token }}"
@@ -105,7 +105,7 @@ EXAMPLES = r"""
   kindling.gitops.gitops_commit:
     repo_path: "{{ kindling_work_dir }}/gitops"
     revert: "{{ kindling_gitops.commit }}"
-    message: "app1 dev: roll back {{ kindling_image.tag }}"
+    commit_message: "app1 dev: roll back {{ kindling_image.tag }}"
 """
 
 RETURN = r"""
@@ -142,7 +142,7 @@ def main():
         argument_spec=dict(
             repo_path=dict(type="path", required=True),
             paths=dict(type="list", elements="str", default=["."]),
-            message=dict(type="str", required=True),
+            commit_message=dict(type="str", required=True),
             remote=dict(type="str", default="origin"),
             branch=dict(type="str", default="main"),
             revert=dict(type="str"),
@@ -158,8 +158,8 @@ def main():
     params = module.params
     if params["max_attempts"] < 1:
         module.fail_json(msg="max_attempts: must be 1 or more, got %d" % params["max_attempts"], field="max_attempts")
-    if not params["message"].strip():
-        module.fail_json(msg="message: must not be empty", field="message")
+    if not params["commit_message"].strip():
+        module.fail_json(msg="commit_message: must not be empty", field="commit_message")
 
     def run(argv, env):
         return module.run_command(argv, environ_update=env)
@@ -169,7 +169,7 @@ def main():
                                 git=module.get_bin_path("git", required=True))
     try:
         result = gitops_git.commit_and_push(
-            clone, params["paths"], params["message"], remote=params["remote"], branch=params["branch"],
+            clone, params["paths"], params["commit_message"], remote=params["remote"], branch=params["branch"],
             revert=params["revert"], push=params["push"], max_attempts=params["max_attempts"],
             check_mode=module.check_mode)
     except gitops_git.GitError as error:

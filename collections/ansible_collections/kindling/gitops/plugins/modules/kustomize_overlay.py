@@ -20,7 +20,7 @@ description:
   - With O(validate=true) the overlay as it would be is rendered with C(kubectl kustomize) in a scratch directory
     and checked like M(kindling.gitops.kustomize_validate) does; an error finding fails the module and nothing is written.
 author:
-  - kindling.gitops maintainers
+  - kindling.gitops maintainers (@kindling)
 extends_documentation_fragment:
   - kindling.gitops.kustomize_validation
 options:
@@ -227,9 +227,7 @@ findings:
   sample: [{severity: warning, check: schema, object: "Route app1-dev/app1", message: "no schema for ..."}]
 """
 
-import yaml
-
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_inputs as inputs
 from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_overlay as overlay
@@ -265,13 +263,15 @@ def main():
     )
     argument_spec.update(VALIDATION_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not overlay.HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"))
     path = module.params["path"]
     try:
         files = overlay.plan_overlay(module.params)
     except inputs.InputError as error:
         module.fail_json(msg="invalid option %s" % error, field=error.field)
 
-    result = dict(changed=False, path=path, kustomization=yaml.safe_load(files[overlay.KUSTOMIZATION]))
+    result = dict(changed=False, path=path, kustomization=overlay.load_yaml(files[overlay.KUSTOMIZATION]))
     if module.params["validate"]:
         try:
             objects, findings = overlay.validate_plan(path, files, **validation_options(module))

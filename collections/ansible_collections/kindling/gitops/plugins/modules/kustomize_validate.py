@@ -20,7 +20,7 @@ description:
     a Service whose selector matches no pod template, a workload whose selector does not match its template."
   - Fails when a finding is an error; warnings (a custom resource without a CRD) are returned.
 author:
-  - kindling.gitops maintainers
+  - kindling.gitops maintainers (@kindling)
 extends_documentation_fragment:
   - kindling.gitops.kustomize_validation
 options:
@@ -34,6 +34,7 @@ attributes:
     description: Reads only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Writes nothing, so there is no diff.
   idempotent:
     support: full
     description: Never changes anything.

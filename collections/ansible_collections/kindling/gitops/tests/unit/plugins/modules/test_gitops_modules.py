@@ -61,26 +61,26 @@ def clone(tmp_path):
 
 
 def test_gitops_commit_commits_once(clone):
-    first = run(gitops_commit, {"repo_path": str(clone), "paths": ["apps"], "message": "app1 dev: deploy 1.0.0"})
+    first = run(gitops_commit, {"repo_path": str(clone), "paths": ["apps"], "commit_message": "app1 dev: deploy 1.0.0"})
     assert first["changed"] and first["pushed"] and first["previous_commit"] is None
-    second = run(gitops_commit, {"repo_path": str(clone), "paths": ["apps"], "message": "app1 dev: deploy 1.0.0"})
+    second = run(gitops_commit, {"repo_path": str(clone), "paths": ["apps"], "commit_message": "app1 dev: deploy 1.0.0"})
     assert not second["changed"] and second["commit"] == first["commit"]
 
 
 def test_gitops_commit_check_mode_returns_the_patch(clone):
-    result = run(gitops_commit, {"repo_path": str(clone), "paths": ["apps"], "message": "m",
+    result = run(gitops_commit, {"repo_path": str(clone), "paths": ["apps"], "commit_message": "m",
                                  "_ansible_check_mode": True, "_ansible_diff": True})
     assert result["changed"] and "+a: 1" in result["diff"]["prepared"] and result["commit"] is None
 
 
 @pytest.mark.parametrize("args, field", [
     ({"max_attempts": 0}, "max_attempts"),
-    ({"message": "  "}, "message"),
+    ({"commit_message": "  "}, "commit_message"),
     ({"revert": "zzz"}, "revert"),
     ({"repo_path": "/nonexistent/clone"}, "repo_path"),
 ])
 def test_gitops_commit_bad_input(clone, args, field):
-    options = {"repo_path": str(clone), "paths": ["apps"], "message": "m"}
+    options = {"repo_path": str(clone), "paths": ["apps"], "commit_message": "m"}
     options.update(args)
     result = run(gitops_commit, options, ModuleFail)
     assert result["msg"].startswith(field + ":")
