@@ -8,9 +8,9 @@ import uuid
 import pytest
 
 from doubles.ansible_run import ROOT, playbook_env, run_playbook
-from support.pipeline_run import prepare_wheelhouse
+from support.registry import Registry, registry_binary
+from verify_support import VERSION, build_app_image, forget_in_podman
 
-VERSION = (ROOT / "app" / "VERSION").read_text().strip()
 pytestmark = pytest.mark.docker
 
 BASE_DEPLOYMENT = """\
@@ -68,25 +68,16 @@ spec:
 @pytest.fixture(scope="module")
 def pushed_image(tmp_path_factory, docker, base_image):
     """app1 built from app/Dockerfile and pushed to a real registry; yields (registry, image ref by digest)."""
-    from support.registry import Registry, registry_binary
     if registry_binary() is None:
         pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
     cache = tmp_path_factory.mktemp("preview-image")
-    try:
-        wheels = prepare_wheelhouse(cache)
-    except subprocess.CalledProcessError as error:
-        pytest.skip(f"app/build-wheelhouse could not fetch the app's wheels from PyPI: {error.stderr[-500:]}")
-    context = cache / "app"
-    subprocess.run(["cp", "-r", str(ROOT / "app"), str(context)], check=True)
-    subprocess.run(["rm", "-rf", str(context / "wheels"), str(context / "tests")], check=True)
-    subprocess.run(["cp", "-r", str(wheels), str(context / "wheels")], check=True)
     registry = Registry(cache / "registry").start()
     tag = f"{registry.host}/app1:{VERSION}-preview-test"
     try:
-        build = subprocess.run(["docker", "build", "-q", "-t", tag, "--build-arg", f"BASE_IMAGE={base_image}",
-                                "--build-arg", f"VERSION={VERSION}", "--build-arg", "COMMIT=0123abcd", str(context)],
-                               capture_output=True, text=True, timeout=900)
-        assert build.returncode == 0, build.stderr
+        try:
+            build_app_image(cache, base_image, tag)
+        except subprocess.CalledProcessError as error:
+            pytest.skip(f"app/build-wheelhouse could not fetch the app's wheels from PyPI: {error.stderr[-500:]}")
         push = subprocess.run(["docker", "push", tag], capture_output=True, text=True, timeout=300)
         assert push.returncode == 0, push.stderr
         digest = registry.digest("app1", f"{VERSION}-preview-test")
@@ -96,13 +87,6 @@ def pushed_image(tmp_path_factory, docker, base_image):
     finally:
         subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True)
         registry.stop()
-
-
-def forget_in_podman(digest):
-    listed = subprocess.run(["podman", "images", "--digests", "--format", "{{.ID}} {{.Digest}}"],
-                            capture_output=True, text=True).stdout.splitlines()
-    for image_id in {line.split()[0] for line in listed if line.endswith(" " + digest)}:
-        subprocess.run(["podman", "rmi", "-f", image_id], capture_output=True)
 
 
 def write_overlay(tmp_path, image_ref, app_version=None):
