@@ -38,10 +38,13 @@ PLAYBOOK = """\
 class ImageRun:
     """One image role set-up: context, registry, repository, and how to run ansible-playbook on it."""
 
-    def __init__(self, tmp_path, registry, base_image, password=None):
+    def __init__(self, tmp_path, registry, base_image, password=None, source=FIXTURE_CONTEXT):
         self.registry = registry
         self.context = tmp_path / "checkout" / "app"
-        shutil.copytree(FIXTURE_CONTEXT, self.context, symlinks=True)
+        # The wheelhouse and the app's own tests are not copied: the role must make the former itself.
+        shutil.copytree(source, self.context, symlinks=True, ignore=shutil.ignore_patterns("wheels", "tests"))
+        # build-wheelhouse takes its pins from the checkout's top-level requirements.txt.
+        shutil.copy(ROOT / "requirements.txt", self.context.parent / "requirements.txt")
         self.repository = f"kindling-imagetest/{uuid.uuid4().hex[:12]}"
         self.playbook = tmp_path / "build.yml"
         self.playbook.write_text(PLAYBOOK.format(versions=ROOT / "versions.yml"))
@@ -54,7 +57,7 @@ class ImageRun:
         self.extra = {
             "app_name": "app1", "image_context": str(self.context), "image_registry": registry.host,
             "image_repository": self.repository, "image_base": base_image, "image_commit": "0123abcd",
-            "image_registry_retry_delay": 0.2,
+            "image_registry_retry_delay": 0.2, "image_base_python": "3.11",
         }
         self.env = dict(os.environ, DOCKER_CONFIG=str(self.docker_config), ANSIBLE_NOCOLOR="1",
                         KINDLING_REGISTRY_USERNAME="", KINDLING_REGISTRY_PASSWORD="")
@@ -335,3 +338,54 @@ def test_bad_input_fails_naming_the_field_and_writes_nothing(plain_run, field, v
     assert "Traceback" not in result.stdout + result.stderr
     assert plain_run.registry.catalog() == []
     assert plain_run.local_images() == []
+
+
+def test_the_app_builds_offline_from_a_wheelhouse_the_role_prepares(tmp_path, registry, base_image):
+    if not (ROOT / "app" / "Dockerfile").is_file():
+        pytest.skip("app/Dockerfile is not there yet (the app engineer's area)")
+    run = _setup(tmp_path, registry, base_image, source=ROOT / "app")
+    try:
+        first = run.run(image_commit="")
+        assert first.rc == 0, first.explain()
+        assert any(run.context.glob("wheels/*.whl")), "the role did not prepare the wheelhouse"
+        image = first.image
+        assert image["digest"] == registry.digest(run.repository, image["tag"])
+        assert image["tag"].startswith((ROOT / "app" / "VERSION").read_text().strip() + "-")
+        labels = run.inspect(image["tag"])["Config"]["Labels"]
+        # The checkout in tmp is not a git repository: the label says so instead of inventing a commit.
+        assert labels["org.opencontainers.image.revision"] == "unknown"
+        second = run.run(image_commit="")
+        assert second.rc == 0 and second.stats["changed"] == 0, second.explain()
+        assert second.image["tag"] == image["tag"]
+    finally:
+        run.cleanup()
+
+
+def _git(cwd, *args):
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=cwd,
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_commit_is_a_label_never_part_of_the_tag(plain_run):
+    checkout = plain_run.context.parent
+    _git(checkout, "init", "-q", "-b", "main")
+    _git(checkout, "add", "-A")
+    _git(checkout, "commit", "-q", "-m", "first")
+    first = plain_run.run(image_commit="")
+    assert first.rc == 0, first.explain()
+    commit = _git(checkout, "log", "-1", "--format=%H", "--", "app")
+    assert plain_run.inspect(first.image["tag"])["Config"]["Labels"]["org.opencontainers.image.revision"] == commit
+
+    (checkout / "README.md").write_text("a commit outside the build context\n")
+    _git(checkout, "add", "README.md")
+    _git(checkout, "commit", "-q", "-m", "docs only")
+    second = plain_run.run(image_commit="")
+    assert second.rc == 0 and second.stats["changed"] == 0, second.explain()
+    assert second.image["tag"] == first.image["tag"]
+
+    (plain_run.context / "app" / "main.py").write_text('print("uncommitted")\n')
+    third = plain_run.run(image_commit="")
+    assert third.rc == 0, third.explain()
+    assert third.image["tag"] != first.image["tag"]
+    labels = plain_run.inspect(third.image["tag"])["Config"]["Labels"]
+    assert labels["org.opencontainers.image.revision"] == commit + "-dirty"
