@@ -6,42 +6,11 @@
 from __future__ import annotations
 
 import subprocess
-from unittest import mock
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.kindling.gitops.plugins.modules import gitops_commit, kustomize_overlay, kustomize_validate
-
-
-class ModuleExit(Exception):
-    pass
-
-
-class ModuleFail(Exception):
-    pass
-
-
-def _exit_json(self, **kwargs):
-    raise ModuleExit(kwargs)
-
-
-def _fail_json(self, **kwargs):
-    raise ModuleFail(kwargs)
-
-
-@pytest.fixture(autouse=True)
-def patched_module():
-    with mock.patch.multiple(basic.AnsibleModule, exit_json=_exit_json, fail_json=_fail_json):
-        yield
-
-
-def run(module, args, outcome=ModuleExit):
-    with patch_module_args(args):
-        with pytest.raises(outcome) as raised:
-            module.main()
-    return raised.value.args[0]
+from ansible_collections.kindling.gitops.tests.unit.plugins.modules.harness import ModuleFail, run_module as run
 
 
 def git(*args, cwd):
