@@ -2,10 +2,11 @@
 over HTTP, the app through a Host-header "ingress" and directly (the real app's code, tests/doubles/faulty_app.py),
 and the report files it writes."""
 import json
+import socket
 
 import pytest
 
-from doubles.ansible_run import ROOT, playbook_env, run_playbook
+from doubles.ansible_run import ROOT, fake_calls, playbook_env, run_playbook
 from doubles.faulty_app import FaultyApp
 from doubles.k8s_api import KubeAPIDouble
 
@@ -154,3 +155,28 @@ def test_bad_variable_fails_before_anything_is_written(tmp_path, cluster, app):
     name, failure = result.failure()
     assert "verify_latency_budget_ms" in failure["msg"]
     assert not reports.exists()
+
+
+def test_direct_checks_through_a_port_forward_that_is_stopped_afterwards(tmp_path, cluster, app):
+    """The direct checks through `kubectl port-forward` (tests/doubles/portforward_bin/kubectl relays to the app)."""
+    from support.net import free_port
+    cluster.put(pod("app1-5d9c7b8f6-abcde"))
+    cluster.put(pod("app1-5d9c7b8f6-fghij"))
+    ports = {"app": free_port(), "metrics": free_port()}
+    playbook, inventory, reports = write_project(
+        tmp_path, app, verify_direct_url="", verify_port_forward=True, verify_port_forward_ports=ports,
+        verify_port_forward_seconds=60, verify_kubectl=str(ROOT / "tests" / "doubles" / "portforward_bin" / "kubectl"))
+    env = playbook_env(tmp_path, fakes=False, FAKE_PORT_FORWARD=json.dumps(
+        {"8080": f"127.0.0.1:{app.port}", "9090": f"127.0.0.1:{app.metrics_port}"}))
+    result = run_playbook(playbook, env, inventory=inventory)
+    assert result.rc == 0, result.failure()
+    direct = [c for c in json.loads((reports / "report.json").read_text())["checks"] if c["via"] == "direct"]
+    assert direct and all(c["ok"] for c in direct)
+    assert direct[0]["url"] == f"http://127.0.0.1:{ports['app']}/health"
+    (call,) = [c for c in fake_calls(tmp_path, "kubectl")]
+    assert call["argv"] == ["--kubeconfig", str(tmp_path / "kubeconfig"), "--context", "kind-kindling",
+                            "--namespace", NAMESPACE, "port-forward", "--address", "127.0.0.1", "service/app1",
+                            f"{ports['app']}:8080", f"{ports['metrics']}:9090"]
+    # Stopped by pid at the end of the role: nothing listens on the forwarded port any more.
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", ports["app"]), timeout=1).close()
