@@ -23,6 +23,8 @@ RESOURCES = [
     ("", "v1", "services", "Service", True),
     ("", "v1", "pods", "Pod", True),
     ("apps", "v1", "deployments", "Deployment", True),
+    ("networking.k8s.io", "v1", "ingresses", "Ingress", True),
+    ("route.openshift.io", "v1", "routes", "Route", True),
     ("argoproj.io", "v1alpha1", "applications", "Application", True),
     ("argoproj.io", "v1alpha1", "appprojects", "AppProject", True),
     ("cert-manager.io", "v1", "clusterissuers", "ClusterIssuer", False),

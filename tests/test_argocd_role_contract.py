@@ -1,0 +1,145 @@
+"""The argocd role at its contract: the real role and kubernetes.core.k8s against the Kubernetes API double
+(no Argo CD can run here); what it applies is validated against Argo CD v3.4.4's CRDs from
+../shared/reference/crds."""
+import base64
+import json
+import subprocess
+
+import pytest
+import yaml
+
+from doubles.ansible_run import ROOT, playbook_env, run_playbook
+from doubles.crd_schema import crd_errors
+from doubles.k8s_api import KubeAPIDouble
+
+pytestmark = pytest.mark.contract
+
+REPO = "https://git.example.test/platform/gitops.git"
+TOKEN = "glpat-test-token-never-logged"
+NEW = "9f2c1e0d5b7a4c3e2f1a0b9c8d7e6f5a4b3c2d1e"
+
+
+@pytest.fixture
+def api():
+    double = KubeAPIDouble().start()
+    yield double
+    double.stop()
+
+
+def argocd(api, tmp_path, *flags, tasks_from="main", token=None, env="dev", **variables):
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+    playbook = tmp_path / "argocd.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "localhost", "gather_facts": False, "vars_files": [str(ROOT / "versions.yml")],
+        "vars": {"kubeconfig_path": str(kubeconfig), "kube_context": "kind-kindling", "kindling_env": env,
+                 "app_name": "app1", "app_namespace": f"app1-{env}", "gitops_repo_url": REPO, "gitops_branch": "main",
+                 **variables},
+        "tasks": [{"name": "argocd", "ansible.builtin.include_role": {"name": str(ROOT / "roles" / "argocd"),
+                                                                      "tasks_from": tasks_from}}]}]))
+    extra = {"GITOPS_TOKEN": token} if token else {}
+    completed_env = playbook_env(tmp_path, **extra)
+    if not token:
+        completed_env.pop("GITOPS_TOKEN", None)
+    return run_playbook(playbook, completed_env, "-i", "localhost,", "-c", "local", *flags)
+
+
+def test_contract_application_tracks_the_env_overlay_with_automated_sync(api, tmp_path, reference_dir):
+    run = argocd(api, tmp_path, env="qa")
+    assert run.rc == 0, run.failure()
+    app = api.get("applications", "app1-qa", "argocd")
+    assert app["spec"]["source"] == {"repoURL": REPO, "path": "apps/app1/overlays/qa", "targetRevision": "main"}
+    assert app["spec"]["destination"]["namespace"] == "app1-qa" and app["spec"]["project"] == "kindling"
+    policy = app["spec"]["syncPolicy"]
+    assert policy["automated"] == {"prune": True, "selfHeal": True}
+    assert "CreateNamespace=true" in policy["syncOptions"]
+    assert policy["retry"] == {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
+    assert crd_errors(app, reference_dir) == []
+
+
+def test_contract_project_is_scoped_to_the_app_namespaces_and_the_repo(api, tmp_path, reference_dir):
+    argocd(api, tmp_path)
+    project = api.get("appprojects", "kindling", "argocd")
+    assert project["spec"]["sourceRepos"] == [REPO]
+    assert [d["namespace"] for d in project["spec"]["destinations"]] == ["app1-dev", "app1-qa", "app1-prod"]
+    assert project["spec"]["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+    assert crd_errors(project, reference_dir) == []
+
+
+def test_contract_crd_validation_catches_a_wrong_field(api, tmp_path, reference_dir):
+    argocd(api, tmp_path)
+    app = api.get("applications", "app1-dev", "argocd")
+    app["spec"]["syncPolicy"]["automated"]["selfheal"] = True
+    assert any("selfheal" in e for e in crd_errors(app, reference_dir))
+
+
+def test_contract_repository_secret_from_the_environment_never_logged(api, tmp_path):
+    run = argocd(api, tmp_path, token=TOKEN)
+    secret = api.get("secrets", "kindling-gitops-repository", "argocd")
+    assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
+    assert base64.b64decode(secret["data"]["password"]).decode() == TOKEN
+    assert base64.b64decode(secret["data"]["url"]).decode() == REPO
+    assert TOKEN not in json.dumps(run.data) and TOKEN not in run.stderr
+    assert base64.b64encode(TOKEN.encode()).decode() not in json.dumps(run.data)
+    verbose = subprocess.run(["ansible-playbook", str(tmp_path / "argocd.yml"), "-i", "localhost,", "-c", "local",
+                              "-vvv", "--diff"], env={**playbook_env(tmp_path, GITOPS_TOKEN=TOKEN),
+                                                      "ANSIBLE_STDOUT_CALLBACK": "default"},
+                             capture_output=True, text=True, cwd=ROOT)
+    assert verbose.returncode == 0 and "kindling-gitops-repository" not in verbose.stdout.split("PLAY RECAP")[0] \
+        or "censored" in verbose.stdout
+    assert TOKEN not in verbose.stdout + verbose.stderr
+    assert base64.b64encode(TOKEN.encode()).decode() not in verbose.stdout + verbose.stderr
+
+
+def test_contract_no_token_means_no_secret(api, tmp_path):
+    assert argocd(api, tmp_path).rc == 0
+    assert api.get("secrets", "kindling-gitops-repository", "argocd") is None
+
+
+def test_contract_second_run_changes_nothing_and_check_mode_writes_nothing(api, tmp_path):
+    check = argocd(api, tmp_path, "--check", token=TOKEN)
+    assert check.rc == 0 and api.get("applications", "app1-dev", "argocd") is None
+    assert [c for c in api.requests if c["method"] in ("POST", "PATCH", "PUT", "DELETE")
+            and "All" not in c["query"].get("dryRun", [])] == []
+    argocd(api, tmp_path, token=TOKEN)
+    again = argocd(api, tmp_path, token=TOKEN)
+    assert again.rc == 0 and again.stats["changed"] == 0
+
+
+@pytest.mark.parametrize("url", ["/work/main/.work/gitops.git", "file:///srv/gitops.git",
+                                 "https://user:secret@git.example.test/gitops.git"])
+def test_contract_unreachable_or_credentialed_repo_url_fails_naming_it(api, tmp_path, url):
+    run = argocd(api, tmp_path, gitops_repo_url=url)
+    name, result = run.failure()
+    assert "argocd_repo_url" in result["msg"]
+    assert [c for c in api.requests if c["method"] != "GET"] == []
+
+
+@pytest.mark.parametrize("flavor, provider, kind, detail", [
+    ("kubernetes", "traefik", "ingresses", "traefik"),
+    ("kubernetes", "ingress-nginx", "ingresses", "nginx"),
+    ("openshift", "traefik", "routes", "edge"),
+])
+def test_contract_ui_is_an_ingress_or_an_openshift_route(api, tmp_path, flavor, provider, kind, detail):
+    argocd(api, tmp_path, cluster_flavor=flavor, ingress_provider=provider)
+    exposed = api.get(kind, "argocd-server", "argocd")
+    other = api.get("routes" if kind == "ingresses" else "ingresses", "argocd-server", "argocd")
+    assert exposed is not None and other is None
+    spec = exposed["spec"]
+    assert detail == (spec["ingressClassName"] if kind == "ingresses" else spec["tls"]["termination"])
+
+
+def test_contract_wait_entry_point_sets_kindling_argocd(api, tmp_path):
+    argocd(api, tmp_path)
+    statuses = yaml.safe_load((ROOT / "tests/fixtures/k8s/application-statuses.yaml").read_text())
+    healthy = json.loads(json.dumps(statuses["healthy"]).replace("{new}", NEW))
+    api.progress("applications", "app1-dev", "argocd", [healthy])
+    run = argocd(api, tmp_path, tasks_from="wait", kindling_gitops={"commit": NEW}, argocd_wait_interval=1)
+    assert run.rc == 0, run.failure()
+    fact = run.result("Record the deployed state for the verify stage")["ansible_facts"]["kindling_argocd"]
+    assert fact["done"] is True and fact["revision"] == NEW and fact["health"] == "Healthy"
+
+
+def test_contract_wait_without_a_pushed_commit_fails_before_any_api_call(api, tmp_path):
+    run = argocd(api, tmp_path, tasks_from="wait")
+    name, result = run.failure()
+    assert "argocd_wait_revision" in result["msg"] and api.requests == []
