@@ -1,6 +1,6 @@
 """Every route and error path through Flask's test client, with the instrumentation in place."""
 import pytest
-from conftest import log_lines
+from app1_helpers import log_lines
 
 from app1.metrics import UNMATCHED
 

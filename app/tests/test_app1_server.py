@@ -3,7 +3,7 @@ import json
 import threading
 import time
 
-from conftest import get, scrape
+from app1_helpers import get, scrape
 
 from app1.metrics import LATENCY_BUCKETS, UNMATCHED
 

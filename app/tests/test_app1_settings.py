@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import APP_DIR
+from app1_helpers import APP_DIR
 
 from app1.settings import Settings, SettingsError, from_environment
 
