@@ -142,3 +142,10 @@ def test_docker_stop_drains_and_exits_cleanly_in_bounded_time(container):
     messages = [json.loads(line)["message"] for line in docker("logs", container["name"]).stdout.splitlines()
                 if line.startswith("{")]
     assert any(message.startswith("SIGTERM: /ready now 503") for message in messages)
+
+
+def test_read_only_root_without_a_writable_tmp_is_refused_with_one_line(app_image):
+    result = docker("run", "--rm", "--read-only", app_image["tag"], check=False, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "app1: no writable temporary directory: mount a tmpfs (or an emptyDir) on /tmp"]

@@ -11,6 +11,7 @@ import math
 import os
 import signal
 import sys
+import tempfile
 import threading
 
 from gunicorn.app.base import BaseApplication
@@ -100,6 +101,11 @@ def main():
         settings = from_environment()
     except SettingsError as error:
         print(f"{APP_NAME}: invalid setting: {error}", file=sys.stderr)
+        return 2
+    try:
+        tempfile.gettempdir()  # gunicorn's worker heartbeat file goes there
+    except OSError:
+        print(f"{APP_NAME}: no writable temporary directory: mount a tmpfs (or an emptyDir) on /tmp", file=sys.stderr)
         return 2
     logs.configure(settings.log_level)
     Server(settings).run()
