@@ -1,0 +1,60 @@
+"""The kind_cluster role at its contract (fake kind/docker from tests/doubles/bin): the config it builds, and
+that cluster_provider: existing runs nothing about kind."""
+import json
+
+import pytest
+
+from doubles.ansible_run import ROOT, fake_calls, playbook_env, run_playbook
+
+pytestmark = pytest.mark.contract
+
+
+def kind_role(tmp_path, *flags, **variables):
+    playbook = tmp_path / "cluster.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "localhost", "gather_facts": False, "vars_files": [str(ROOT / "versions.yml")],
+        "vars": {"kubeconfig_path": str(tmp_path / "work" / "kubeconfig"), "kube_context": "kind-kindling",
+                 "kind_cluster_name": "kctest", **variables},
+        "roles": [{"role": str(ROOT / "roles" / "kind_cluster")}]}]))
+    return run_playbook(playbook, playbook_env(tmp_path), "-i", "localhost,", "-c", "local", *flags)
+
+
+def sent_config(tmp_path):
+    creates = [c for c in fake_calls(tmp_path, "kind") if c["argv"][:2] == ["create", "cluster"]]
+    return [json.loads(c["stdin"]) for c in creates]
+
+
+def test_contract_kind_config_maps_ingress_ports_to_loopback_with_the_pinned_image(tmp_path):
+    run = kind_role(tmp_path, kind_cluster_workers=1)
+    assert run.rc == 0, run.failure()
+    (config,) = sent_config(tmp_path)
+    control_plane = config["nodes"][0]
+    assert control_plane["labels"] == {"ingress-ready": "true"}
+    assert [(m["containerPort"], m["hostPort"], m["listenAddress"]) for m in control_plane["extraPortMappings"]] == [
+        (80, 8080, "127.0.0.1"), (443, 8443, "127.0.0.1")]
+    assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker"]
+    create = [c["argv"] for c in fake_calls(tmp_path, "kind") if c["argv"][0] == "create"][0]
+    assert create[create.index("--image") + 1] == \
+        "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5"
+    facts = run.result("Record the node containers for the local registry")["ansible_facts"]
+    assert facts["kind_cluster_nodes"] == ["kctest-control-plane", "kctest-worker"]
+    assert kind_role(tmp_path, kind_cluster_workers=1).stats["changed"] == 0
+
+
+def test_contract_changed_port_fails_without_allow_recreate(tmp_path):
+    kind_role(tmp_path)
+    name, result = kind_role(tmp_path, kind_cluster_http_port=8081).failure()
+    assert "nodes[0].extraPortMappings" in result["msg"]
+
+
+def test_contract_existing_provider_runs_nothing_about_kind(tmp_path):
+    kubeconfig = tmp_path / "work" / "kubeconfig"
+    kubeconfig.parent.mkdir()
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    run = kind_role(tmp_path, cluster_provider="existing")
+    assert run.rc == 0 and fake_calls(tmp_path, "kind") == [] and fake_calls(tmp_path, "docker") == []
+
+
+def test_contract_existing_provider_without_kubeconfig_fails_naming_it(tmp_path):
+    name, result = kind_role(tmp_path, cluster_provider="existing").failure()
+    assert "kubeconfig_path" in result["msg"]
