@@ -22,16 +22,8 @@ description:
   - Reads files only; it never changes anything.
 author:
   - kindling.gitops maintainers (@kindling)
-attributes:
-  check_mode:
-    support: full
-    description: Runs normally in check mode; it only reads the build context.
-  diff_mode:
-    support: none
-    description: Nothing to diff; the module changes nothing.
-  idempotent:
-    support: full
-    description: Never reports a change; the same context always gives the same tag.
+extends_documentation_fragment:
+  - kindling.gitops.read_only
 options:
   path:
     description:

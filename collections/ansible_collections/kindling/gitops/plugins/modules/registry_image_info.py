@@ -24,16 +24,7 @@ author:
   - kindling.gitops maintainers (@kindling)
 extends_documentation_fragment:
   - kindling.gitops.registry_auth
-attributes:
-  check_mode:
-    support: full
-    description: Runs normally in check mode; it only reads from the registry.
-  diff_mode:
-    support: none
-    description: Nothing to diff; the module changes nothing.
-  idempotent:
-    support: full
-    description: Never reports a change.
+  - kindling.gitops.read_only
 options:
   repository:
     description:

@@ -6,35 +6,11 @@
 from __future__ import annotations
 
 import re
-from unittest import mock
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+from ansible_collections.kindling.gitops.tests.unit.plugins.modules.module_harness import ModuleFail, run_module
 from ansible_collections.kindling.gitops.plugins.modules import image_context_tag
-
-
-class ModuleExit(Exception):
-    pass
-
-
-class ModuleFail(Exception):
-    pass
-
-
-def _exit_json(self, **kwargs):
-    raise ModuleExit(kwargs)
-
-
-def _fail_json(self, **kwargs):
-    raise ModuleFail(kwargs)
-
-
-@pytest.fixture(autouse=True)
-def patched_module():
-    with mock.patch.multiple(basic.AnsibleModule, exit_json=_exit_json, fail_json=_fail_json):
-        yield
 
 
 @pytest.fixture
@@ -47,25 +23,20 @@ def context(tmp_path):
 
 
 def _run(**args):
-    with patch_module_args(args):
-        image_context_tag.main()
+    return run_module(image_context_tag.main, args)
 
 
 def test_returns_tag_and_never_changes(context):
-    with pytest.raises(ModuleExit) as exited:
-        _run(path=str(context), build_args={"BASE_IMAGE": "python:3.12-slim"})
-    result = exited.value.args[0]
+    result = _run(path=str(context), build_args={"BASE_IMAGE": "python:3.12-slim"})
     assert result["changed"] is False
     assert re.match(r"^1\.0\.0-[0-9a-f]{12}$", result["tag"])
     assert result["files"] == [".dockerignore", "Dockerfile", "VERSION"]
 
 
 def test_check_mode_gives_the_same_tag(context):
-    with pytest.raises(ModuleExit) as normal:
-        _run(path=str(context))
-    with pytest.raises(ModuleExit) as checked:
-        _run(path=str(context), _ansible_check_mode=True)
-    assert checked.value.args[0]["tag"] == normal.value.args[0]["tag"]
+    normal = _run(path=str(context))
+    checked = _run(path=str(context), _ansible_check_mode=True)
+    assert checked["tag"] == normal["tag"]
 
 
 @pytest.mark.parametrize("args, field", [

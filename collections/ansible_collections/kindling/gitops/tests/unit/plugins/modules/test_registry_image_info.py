@@ -11,37 +11,12 @@ from __future__ import annotations
 import base64
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from unittest import mock
-
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+from ansible_collections.kindling.gitops.tests.unit.plugins.modules.module_harness import ModuleFail, run_module
 from ansible_collections.kindling.gitops.plugins.modules import registry_image_info
 
 DIGEST = "sha256:" + "cd" * 32
-
-
-class ModuleExit(Exception):
-    pass
-
-
-class ModuleFail(Exception):
-    pass
-
-
-def _exit_json(self, **kwargs):
-    raise ModuleExit(kwargs)
-
-
-def _fail_json(self, **kwargs):
-    raise ModuleFail(kwargs)
-
-
-@pytest.fixture(autouse=True)
-def patched_module():
-    with mock.patch.multiple(basic.AnsibleModule, exit_json=_exit_json, fail_json=_fail_json):
-        yield
 
 
 class HtpasswdRegistry(BaseHTTPRequestHandler):
@@ -75,14 +50,11 @@ def registry():
 
 
 def _run(**args):
-    with patch_module_args(args):
-        registry_image_info.main()
+    return run_module(registry_image_info.main, args)
 
 
 def test_existing_tag_returns_digest_and_ref(registry):
-    with pytest.raises(ModuleExit) as exited:
-        _run(registry=registry, repository="app1", tag="1.0.0-0123456789ab", username="kindling", password="s3cret")
-    result = exited.value.args[0]
+    result = _run(registry=registry, repository="app1", tag="1.0.0-0123456789ab", username="kindling", password="s3cret")
     assert result["changed"] is False and result["exists"] is True
     assert result["digest"] == DIGEST and result["ref"] == "%s/app1@%s" % (registry, DIGEST)
 
@@ -90,9 +62,7 @@ def test_existing_tag_returns_digest_and_ref(registry):
 def test_credentials_from_the_environment(registry, monkeypatch):
     monkeypatch.setenv("KINDLING_REGISTRY_USERNAME", "kindling")
     monkeypatch.setenv("KINDLING_REGISTRY_PASSWORD", "s3cret")
-    with pytest.raises(ModuleExit) as exited:
-        _run(registry=registry, repository="app1", tag="1.0.0-ffffffffffff")
-    assert exited.value.args[0]["exists"] is False
+    assert _run(registry=registry, repository="app1", tag="1.0.0-ffffffffffff")["exists"] is False
 
 
 def test_wrong_password_fails_naming_the_registry(registry):
