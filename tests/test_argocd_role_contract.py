@@ -128,14 +128,14 @@ def test_contract_ui_is_an_ingress_or_an_openshift_route(api, tmp_path, flavor, 
     assert detail == (spec["ingressClassName"] if kind == "ingresses" else spec["tls"]["termination"])
 
 
-def test_contract_wait_entry_point_sets_kindling_argocd(api, tmp_path):
+def test_contract_wait_entry_point_sets_argocd_deployed(api, tmp_path):
     argocd(api, tmp_path)
     statuses = yaml.safe_load((ROOT / "tests/fixtures/k8s/application-statuses.yaml").read_text())
     healthy = json.loads(json.dumps(statuses["healthy"]).replace("{new}", NEW))
     api.progress("applications", "app1-dev", "argocd", [healthy])
     run = argocd(api, tmp_path, tasks_from="wait", kindling_gitops={"commit": NEW}, argocd_wait_interval=1)
     assert run.rc == 0, run.failure()
-    fact = run.result("Record the deployed state for the verify stage")["ansible_facts"]["kindling_argocd"]
+    fact = run.result("Record the deployed state for the verify stage")["ansible_facts"]["argocd_deployed"]
     assert fact["done"] is True and fact["revision"] == NEW and fact["health"] == "Healthy"
 
 
