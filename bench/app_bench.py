@@ -62,7 +62,8 @@ def candidates(include_variants):
 def start(candidate):
     port, metrics_port = free_port(), free_port()
     env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), METRICS_PORT=str(metrics_port),
-               ENVIRONMENT="bench", PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "app"), os.environ.get("PYTHONPATH")])))
+               ENVIRONMENT="bench",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "app"), os.environ.get("PYTHONPATH")])))
     started = time.perf_counter()
     # Both servers log every request (app1 as JSON on stdout, Werkzeug on stderr): same cost, sent nowhere.
     process = subprocess.Popen(["taskset", "-c", SERVER_CORE, *candidate["argv"]], cwd=candidate["cwd"], env=env,
@@ -88,8 +89,8 @@ def tree_rss_kib(pid):
     while pids:
         current = pids.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            status = Path(f"/proc/{current}/status").read_text(encoding="utf-8")
+            children = Path(f"/proc/{current}/task/{current}/children").read_text(encoding="utf-8").split()
         except OSError:
             continue
         total += int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
@@ -98,7 +99,8 @@ def tree_rss_kib(pid):
 
 
 def wrk(url, duration):
-    out = subprocess.run(["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", url],
+    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", url]
+    out = subprocess.run(command,
                          capture_output=True, text=True, check=True).stdout
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -107,7 +109,8 @@ def wrk(url, duration):
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)$", out, re.M)
     return {"rps": float(rps.group(1)), "p50_ms": to_ms(percentiles["50"]), "p99_ms": to_ms(percentiles["99"]),
-            "errors": int(errors.group(1)) if errors else 0, "socket_errors": socket_errors.group(1) if socket_errors else ""}
+            "errors": int(errors.group(1)) if errors else 0,
+            "socket_errors": socket_errors.group(1) if socket_errors else ""}
 
 
 def to_ms(value):
@@ -161,17 +164,19 @@ def measure_all(found, duration, rounds):
 
 
 def machine():
-    cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text())
+    cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text(encoding="utf-8"))
     return {"cpu": cpu.group(1) if cpu else platform.processor(), "cores": os.cpu_count(),
             "kernel": platform.release(), "python": platform.python_version(),
-            "os": platform.freedesktop_os_release().get("PRETTY_NAME", "") if hasattr(platform, "freedesktop_os_release") else ""}
+            "os": platform.freedesktop_os_release().get("PRETTY_NAME", "")}
 
 
 def report(results, info):
     seed = results["seed"]
-    print(f"\nmachine: {info['cpu']}, {info['cores']} cores, {info['os']}, kernel {info['kernel']}, Python {info['python']}")
+    print(f"\nmachine: {info['cpu']}, {info['cores']} cores, {info['os']}, kernel {info['kernel']}, "
+          f"Python {info['python']}")
     print(f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}, {CONNECTIONS} connections\n")
-    print(f"{'candidate':9} {'route':8} {'req/s':>8} {'x seed':>7} {'p50 ms':>7} {'p99 ms':>7} {'RSS MiB':>8} {'ready s':>8}")
+    print(f"{'candidate':9} {'route':8} {'req/s':>8} {'x seed':>7} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'RSS MiB':>8} {'ready s':>8}")
     for name, result in results.items():
         for route, figures in result["routes"].items():
             base = seed["routes"].get(route)
@@ -182,7 +187,8 @@ def report(results, info):
     checks = {
         f"/ and /health >= {TARGETS['ratio']:g}x seed req/s":
             all(app["routes"][r]["rps"] >= TARGETS["ratio"] * seed["routes"][r]["rps"] for r in ("/", "/health")),
-        f"p99 <= {TARGETS['p99_ms']:g} ms on every route": all(f["p99_ms"] <= TARGETS["p99_ms"] for f in app["routes"].values()),
+        f"p99 <= {TARGETS['p99_ms']:g} ms on every route":
+            all(f["p99_ms"] <= TARGETS["p99_ms"] for f in app["routes"].values()),
         f"RSS <= {TARGETS['rss_mib']:g} MiB": app["rss_mib"] <= TARGETS["rss_mib"],
         f"ready <= {TARGETS['ready_s']:g} s": app["ready_s"] <= TARGETS["ready_s"],
         "no errors under load": all(f["errors"] == 0 and not f["socket_errors"] for f in app["routes"].values()),

@@ -125,9 +125,11 @@ def test_read_only_non_root_container_serves_every_endpoint_and_turns_healthy(ap
     assert any(sample.labels.get("endpoint") == "/" for sample in families["app_request_count"].samples)
 
     assert docker("exec", container["name"], "id", "-u").stdout.strip() == "10001"
-    assert docker("exec", container["name"], "sh", "-c", "touch /opt/app1/x 2>&1 || echo denied").stdout.strip().endswith("denied")
+    write_attempt = docker("exec", container["name"], "sh", "-c", "touch /opt/app1/x 2>&1 || echo denied").stdout
+    assert write_attempt.strip().endswith("denied")
     assert docker("diff", container["name"]).stdout.strip() == ""
-    logged = [json.loads(line) for line in docker("logs", container["name"]).stdout.splitlines() if line.startswith("{")]
+    log_text = docker("logs", container["name"]).stdout
+    logged = [json.loads(line) for line in log_text.splitlines() if line.startswith("{")]
     assert any(record.get("path") == "/missing" and record.get("status") == 404 for record in logged)
 
 

@@ -1,10 +1,10 @@
 """Production entry point: settings checked, then gunicorn serving the app with one worker.
 
 One gthread worker (THREADS threads, keep-alive) per container, scale with replicas: the worker holds
-the metrics it serves on METRICS_PORT, so no multiprocess metrics directory is needed. SIGTERM: /ready answers 503 at once,
-requests keep being served for DRAIN_SECONDS (so load balancers stop sending), then the worker
-stops accepting, finishes what is in flight and exits; gunicorn kills it after
-DRAIN_SECONDS + SHUTDOWN_TIMEOUT at the latest.
+the metrics it serves on METRICS_PORT, so no multiprocess metrics directory is needed.
+SIGTERM: /ready answers 503 at once, requests keep being served for DRAIN_SECONDS (so load balancers
+stop sending), then the worker stops accepting, finishes what is in flight and exits; gunicorn kills it
+after DRAIN_SECONDS + SHUTDOWN_TIMEOUT at the latest.
 """
 import logging
 import math

@@ -68,7 +68,8 @@ def from_environment(env=None):
         raise SettingsError(f"METRICS_PORT={metrics_port} equals PORT: metrics need a port of their own")
     log_level = env.get("LOG_LEVEL", Settings.log_level).strip().upper()
     if log_level not in LOG_LEVELS:
-        raise SettingsError(f"LOG_LEVEL={env.get('LOG_LEVEL')!r} is not a log level: use one of {', '.join(LOG_LEVELS)}")
+        raise SettingsError(f"LOG_LEVEL={env.get('LOG_LEVEL')!r} is not a log level: "
+                            f"use one of {', '.join(LOG_LEVELS)}")
     host = env.get("HOST", Settings.host).strip()
     if not host:
         raise SettingsError("HOST is empty: use an address to listen on, e.g. 0.0.0.0 or 127.0.0.1")

@@ -57,7 +57,7 @@ def test_wrong_method_is_a_json_405_that_says_what_is_allowed(client):
 
 
 def test_unhandled_error_is_a_json_500_without_traceback_but_logged(service, log_stream):
-    app, readiness, metrics = service
+    app, _readiness, metrics = service
 
     @app.get("/boom")
     def boom():

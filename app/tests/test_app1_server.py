@@ -47,7 +47,7 @@ def test_counters_and_histogram_move_by_exactly_what_was_sent(start_server):
 
 def test_responses_and_logs_carry_the_request_id(start_server):
     server = start_server()
-    status, headers, body = get(server.url("/"), headers={"X-Request-ID": "from-ingress-42"})
+    status, headers, _body = get(server.url("/"), headers={"X-Request-ID": "from-ingress-42"})
     assert status == 200 and headers["X-Request-ID"] == "from-ingress-42"
     _status, generated_headers, _body = get(server.url("/health"))
     generated = generated_headers["X-Request-ID"]
