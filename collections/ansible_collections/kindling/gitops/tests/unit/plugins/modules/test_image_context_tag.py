@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from ansible_collections.kindling.gitops.tests.unit.plugins.modules.module_harness import ModuleFail, run_module
+from ansible_collections.kindling.gitops.tests.unit.plugins.modules.harness import ModuleFail, run_module
 from ansible_collections.kindling.gitops.plugins.modules import image_context_tag
 
 
@@ -23,7 +23,11 @@ def context(tmp_path):
 
 
 def _run(**args):
-    return run_module(image_context_tag.main, args)
+    return run_module(image_context_tag, args)
+
+
+def _fail(**args):
+    return run_module(image_context_tag, args, ModuleFail)
 
 
 def test_returns_tag_and_never_changes(context):
@@ -45,13 +49,11 @@ def test_check_mode_gives_the_same_tag(context):
     ({"build_args": {"bad-name": "1"}}, "build_args"),
 ])
 def test_bad_options_fail_naming_the_field(context, args, field):
-    with pytest.raises(ModuleFail) as failed:
-        _run(path=str(context), **args)
-    assert failed.value.args[0]["field"] == field
-    assert failed.value.args[0]["msg"].startswith(field + ":")
+    failed = _fail(path=str(context), **args)
+    assert failed["field"] == field
+    assert failed["msg"].startswith(field + ":")
 
 
 def test_missing_context_fails_naming_path(tmp_path):
-    with pytest.raises(ModuleFail) as failed:
-        _run(path=str(tmp_path / "absent"))
-    assert failed.value.args[0]["field"] == "path"
+    failed = _fail(path=str(tmp_path / "absent"))
+    assert failed["field"] == "path"

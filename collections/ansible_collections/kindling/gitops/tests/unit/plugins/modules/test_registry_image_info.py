@@ -13,7 +13,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
-from ansible_collections.kindling.gitops.tests.unit.plugins.modules.module_harness import ModuleFail, run_module
+from ansible_collections.kindling.gitops.tests.unit.plugins.modules.harness import ModuleFail, run_module
 from ansible_collections.kindling.gitops.plugins.modules import registry_image_info
 
 DIGEST = "sha256:" + "cd" * 32
@@ -50,7 +50,11 @@ def registry():
 
 
 def _run(**args):
-    return run_module(registry_image_info.main, args)
+    return run_module(registry_image_info, args)
+
+
+def _fail(**args):
+    return run_module(registry_image_info, args, ModuleFail)
 
 
 def test_existing_tag_returns_digest_and_ref(registry):
@@ -66,10 +70,8 @@ def test_credentials_from_the_environment(registry, monkeypatch):
 
 
 def test_wrong_password_fails_naming_the_registry(registry):
-    with pytest.raises(ModuleFail) as failed:
-        _run(registry=registry, repository="app1", tag="1.0.0-0123456789ab", username="kindling", password="nope-123",
+    result = _fail(registry=registry, repository="app1", tag="1.0.0-0123456789ab", username="kindling", password="nope-123",
              retries=0)
-    result = failed.value.args[0]
     assert "registry %s rejected the credentials" % registry in result["msg"]
     assert result["registry"] == registry and result["field"] == "password"
 
@@ -80,13 +82,11 @@ def test_password_is_no_log():
 
 
 def test_bad_registry_fails_naming_the_field():
-    with pytest.raises(ModuleFail) as failed:
-        _run(registry="https://ghcr.io", repository="app1", tag="1.0.0")
-    assert failed.value.args[0]["field"] == "registry"
+    failed = _fail(registry="https://ghcr.io", repository="app1", tag="1.0.0")
+    assert failed["field"] == "registry"
 
 
 def test_username_without_password_is_rejected_by_the_spec(monkeypatch):
     monkeypatch.delenv("KINDLING_REGISTRY_PASSWORD", raising=False)
-    with pytest.raises(ModuleFail) as failed:
-        _run(registry="ghcr.io", repository="app1", tag="1.0.0", username="octocat")
-    assert "username" in failed.value.args[0]["msg"] and "password" in failed.value.args[0]["msg"]
+    failed = _fail(registry="ghcr.io", repository="app1", tag="1.0.0", username="octocat")
+    assert "username" in failed["msg"] and "password" in failed["msg"]
