@@ -71,7 +71,7 @@ def test_credentials_from_the_environment(registry, monkeypatch):
 
 def test_wrong_password_fails_naming_the_registry(registry):
     result = _fail(registry=registry, repository="app1", tag="1.0.0-0123456789ab", username="kindling", password="nope-123",
-             retries=0)
+                   retries=0)
     assert "registry %s rejected the credentials" % registry in result["msg"]
     assert result["registry"] == registry and result["field"] == "password"
 
