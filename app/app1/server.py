@@ -18,7 +18,6 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
 
 from . import logs
-from .metrics import Metrics, serve_metrics
 from .readiness import Readiness
 from .settings import APP_NAME, SettingsError, from_environment
 
@@ -64,13 +63,16 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        # Runs in the worker: metrics and readiness belong to the process that serves requests.
+        # Runs in the worker: metrics and readiness belong to the process that serves requests, and the
+        # master, which only supervises, stays small without Flask and prometheus_client.
         from . import web
+        from .metrics import Metrics
         self.readiness = Readiness()
         self.metrics = Metrics()
         return web.create_app(self.settings, self.readiness, self.metrics)
 
     def post_worker_init(self, worker):
+        from .metrics import serve_metrics
         serve_metrics(self.metrics, self.settings.host, self.settings.metrics_port)
         signal.signal(signal.SIGTERM, lambda _signum, _frame: self.drain(worker))
         self.readiness.mark_ready()
