@@ -2,6 +2,7 @@
 prompt-free, and bad input stopping the run before anything is written, naming the variable."""
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def test_syntax_check(playbook, env):
 def test_site_has_a_tag_per_stage():
     result = ansible_playbook("--list-tags", "-i", "inventories/dev", "playbooks/site.yml")
     assert result.returncode == 0, result.stderr
-    tags = set(result.stdout.split("TASK TAGS: [")[-1].split("]")[0].replace(" ", "").split(","))
+    tags = {tag.strip() for found in re.findall(r"TASK TAGS: \[([^\]]*)\]", result.stdout) for tag in found.split(",")}
     assert {"bootstrap", "build", "deploy", "render", "preview", "publish", "argocd", "verify"} <= tags
 
 
