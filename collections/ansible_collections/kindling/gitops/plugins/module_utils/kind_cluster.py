@@ -28,6 +28,8 @@ API_SERVER_PORT = "6443/tcp"
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,48}[a-z0-9])?$")
 IMAGE_PATTERN = re.compile(r"^[a-z0-9]+([._/:-][a-z0-9]+)*:[\w][\w.-]{0,127}@sha256:[0-9a-f]{64}$")
 PROTOCOLS = ("TCP", "UDP", "SCTP")
+# Drift is reported in the kind config's own field names.
+CONFIG_FIELD_NAMES = {"ports": "extraPortMappings", "mounts": "extraMounts"}
 NODE_KEYS = ("role", "image", "labels", "extraPortMappings", "extraMounts", "kubeadmConfigPatches",
              "kubeadmConfigPatchesJSON6902")
 CLUSTER_KEYS = ("kind", "apiVersion", "name", "nodes", "networking", "featureGates", "runtimeConfig",
@@ -75,8 +77,8 @@ def _validate_node(node, field):
         _fail(field, "must be a mapping")
     unknown = sorted(set(node) - set(NODE_KEYS))
     if unknown:
-        _fail(field, "unknown keys {0} (kind {1} node keys: {2})".format(", ".join(unknown), KIND_API_VERSION,
-                                                                          ", ".join(NODE_KEYS)))
+        allowed = ", ".join(NODE_KEYS)
+        _fail(field, "unknown keys {0} (kind {1} node keys: {2})".format(", ".join(unknown), KIND_API_VERSION, allowed))
     if node.get("role", "control-plane") not in NODE_ROLES:
         _fail(field + ".role", "must be one of {0}, got {1!r}".format(", ".join(NODE_ROLES), node.get("role")))
     if "image" in node:
@@ -196,8 +198,7 @@ def drifted_fields(desired, observed):
     for index, (want, have) in enumerate(zip(desired["nodes"], observed["nodes"])):
         for key in ("image", "ports", "labels", "mounts"):
             if key in have and want[key] != have[key]:
-                fields.append("nodes[{0}].{1}".format(index, {"ports": "extraPortMappings", "mounts": "extraMounts"}
-                                                          .get(key, key)))
+                fields.append("nodes[{0}].{1}".format(index, CONFIG_FIELD_NAMES.get(key, key)))
     if observed["cluster"] is not None:
         for key in sorted(set(desired["cluster"]) | set(observed["cluster"])):
             if desired["cluster"].get(key) != observed["cluster"].get(key):

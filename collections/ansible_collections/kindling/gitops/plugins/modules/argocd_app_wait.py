@@ -19,7 +19,7 @@ description:
   - Stops early when the sync operation failed, or (O(fail_on_degraded)) when the wanted revision is synced but
     Degraded; on any failure returns the resources that are not healthy with Argo CD's messages.
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - kindling.gitops.k8s_auth
 options:
   name:
     description: Name of the Application (the project names them C(app1-ENV)).
@@ -59,13 +59,12 @@ attributes:
       would have been done.
   diff_mode:
     support: none
+    description: It changes nothing that a diff could show.
   idempotent:
     support: full
     description: Reports RV(ignore:changed=false); the refresh annotation is a request Argo CD consumes and removes.
-requirements:
-  - kubernetes >= 24.2.0 (Python client)
 author:
-  - kindling.gitops maintainers
+  - kindling.gitops maintainers (@kindling)
 """
 
 EXAMPLES = r"""
@@ -134,9 +133,8 @@ elapsed:
 
 import copy
 
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
 from ansible_collections.kindling.gitops.plugins.module_utils.argocd_app import (
     WaitError,
     refresh_patch,
@@ -144,12 +142,20 @@ from ansible_collections.kindling.gitops.plugins.module_utils.argocd_app import 
     validate_options,
     wait_for_application,
 )
+from ansible_collections.kindling.gitops.plugins.module_utils.k8s_client import (
+    AUTH_ARG_SPEC,
+    HAS_KUBERNETES,
+    KUBERNETES_IMPORT_ERROR,
+    K8sAuthError,
+    dynamic_client,
+)
 
 try:
+    from kubernetes.client.exceptions import ApiException
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
     from urllib3.exceptions import HTTPError as TransportError
-except ImportError:  # AnsibleK8SModule reports the missing library itself
-    DynamicApiError = NotFoundError = ResourceNotFoundError = TransportError = Exception
+except ImportError:  # reported through missing_required_lib below
+    ApiException = DynamicApiError = NotFoundError = ResourceNotFoundError = TransportError = None
 
 
 def main():
@@ -163,16 +169,18 @@ def main():
         refresh=dict(type="str", choices=["none", "normal", "hard"], default="normal"),
         fail_on_degraded=dict(type="bool", default=True),
     )
-    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     try:
         validate_options(params)
     except ValueError as error:
         module.fail_json(msg=str(error))
+    if not HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
     where = "Application {0}/{1}".format(params["namespace"], params["name"])
-    client = get_api_client(module)
     try:
-        resource = client.resource("Application", "argoproj.io/v1alpha1")
+        client = dynamic_client(params)
+        resource = client.resources.get(api_version="argoproj.io/v1alpha1", kind="Application")
 
         def fetch():
             return client.get(resource, name=params["name"], namespace=params["namespace"]).to_dict()
@@ -180,17 +188,19 @@ def main():
         if module.check_mode:
             module.exit_json(changed=False, attempts=1, elapsed=0.0, **summarize(fetch(), params["revision"]))
         if params["refresh"] != "none":
-            client.patch(resource, refresh_patch(params["refresh"]), name=params["name"],
-                         namespace=params["namespace"], content_type="application/merge-patch+json")
+            resource.patch(body=refresh_patch(params["refresh"]), name=params["name"], namespace=params["namespace"],
+                           content_type="application/merge-patch+json")
         result = wait_for_application(fetch, params["revision"], params["timeout"], params["interval"],
                                       fail_on_degraded=params["fail_on_degraded"])
     except WaitError as error:
         module.fail_json(msg=str(error), changed=False, **error.result)
+    except K8sAuthError as error:
+        module.fail_json(msg=str(error))
     except ResourceNotFoundError:
         module.fail_json(msg="the cluster does not serve argoproj.io/v1alpha1 Application: Argo CD is not installed")
     except NotFoundError:
         module.fail_json(msg="{0} not found (is Argo CD installed and the Application applied?)".format(where))
-    except DynamicApiError as error:
+    except (DynamicApiError, ApiException) as error:
         module.fail_json(msg="{0}: API error {1}: {2}".format(where, getattr(error, "status", ""),
                                                               getattr(error, "reason", error)))
     except TransportError as error:

@@ -69,7 +69,7 @@ attributes:
 notes:
   - Errors from kind or docker are reported as one line (their C(ERROR:) line), not a trace.
 author:
-  - kindling.gitops maintainers
+  - kindling.gitops maintainers (@kindling)
 """
 
 EXAMPLES = r"""
