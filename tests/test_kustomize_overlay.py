@@ -130,17 +130,18 @@ PLAYBOOK = """
         content: "{{{{ kindling_gitops | to_json }}}}"
         dest: "{{{{ kindling_work_dir }}}}/kindling_gitops.json"
         mode: "0644"
+      check_mode: false
 """
 IMAGE = {"registry": "localhost:5001", "repository": "app1", "tag": "1.0.0-0123456789ab", "digest": DIGEST,
          "ref": f"localhost:5001/app1@{DIGEST}"}
 
 
-def run_role(tmp_path, env, **extra_vars):
+def run_role(tmp_path, env, flags=(), **extra_vars):
     playbook = tmp_path / "gitops.yml"
     playbook.write_text(PLAYBOOK.format(root=ROOT))
     variables = {"kindling_work_dir": str(tmp_path / ".work" / env), "kindling_image": IMAGE, **extra_vars}
     process = subprocess.run(["ansible-playbook", "-i", str(ROOT / "inventories" / env), str(playbook),
-                              "-e", json.dumps(variables)], cwd=ROOT, capture_output=True, text=True,
+                              "-e", json.dumps(variables), *flags], cwd=ROOT, capture_output=True, text=True,
                              env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg")))
     assert process.returncode == 0, process.stdout + process.stderr
     facts = json.loads((tmp_path / ".work" / env / "kindling_gitops.json").read_text())
@@ -217,3 +218,22 @@ def test_alerts_use_only_series_the_app_exports(tmp_path):
     expressions = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]]
     used = {name for expr in expressions for name in re.findall(r"\b(app_[a-z_]+)\b", expr)}
     assert used and used <= exported, f"alerts use series the app does not export: {sorted(used - exported)}"
+
+
+def test_check_mode_previews_the_change_and_changes_nothing(tmp_path):
+    facts, _out = run_role(tmp_path, "dev")
+    kustomization = os.path.join(facts["overlay_path"], "kustomization.yaml")
+    before = open(kustomization).read()
+    remote = tmp_path / ".work" / "gitops.git"
+    log_before = subprocess.run(["git", "--git-dir", str(remote), "log", "--format=%H"], capture_output=True,
+                                text=True, check=True).stdout
+
+    previewed, out = run_role(tmp_path, "dev", flags=("--check", "--diff"), gitops_log_level="ERROR")
+    assert "-      - LOG_LEVEL=DEBUG" in out and "+      - LOG_LEVEL=ERROR" in out, out
+    assert "+app1 dev" not in out
+    assert open(kustomization).read() == before
+    assert subprocess.run(["git", "--git-dir", str(remote), "log", "--format=%H"], capture_output=True, text=True,
+                          check=True).stdout == log_before
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=facts["repo_path"], capture_output=True, text=True,
+                          check=True).stdout == ""
+    assert not previewed["pushed"]
