@@ -12,32 +12,9 @@ from unittest import mock
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.kindling.gitops.plugins.module_utils import app_verify as app_verify_utils
 from ansible_collections.kindling.gitops.plugins.modules import app_verify
-
-
-class ModuleExit(Exception):
-    pass
-
-
-class ModuleFail(Exception):
-    pass
-
-
-def _exit_json(self, **kwargs):
-    raise ModuleExit(kwargs)
-
-
-def _fail_json(self, **kwargs):
-    raise ModuleFail(kwargs)
-
-
-@pytest.fixture(autouse=True)
-def patched_module():
-    with mock.patch.multiple(basic.AnsibleModule, exit_json=_exit_json, fail_json=_fail_json):
-        yield
+from ansible_collections.kindling.gitops.tests.unit.plugins.modules.harness import ModuleExit, ModuleFail, run_module
 
 
 class VersionedApp(BaseHTTPRequestHandler):
@@ -73,19 +50,10 @@ def app_url():
     server.server_close()
 
 
-def run_module(args, check_mode=False):
-    if check_mode:
-        args = dict(args, _ansible_check_mode=True)
-    with patch_module_args(args):
-        app_verify.main()
-
-
 def test_passing_app_exits_unchanged_with_all_records(app_url):
     args = {"base_url": app_url, "metrics_url": app_url + "/metrics", "expected_version": "1.0.1",
             "required_metrics": ["app_in_flight_requests"], "latency_budget_ms": 5000}
-    with pytest.raises(ModuleExit) as result:
-        run_module(args, check_mode=True)
-    output = result.value.args[0]
+    output = run_module(app_verify, dict(args, _ansible_check_mode=True), ModuleExit)
     assert output["changed"] is False
     assert output["ok"] is True
     assert output["failed_checks"] == []
@@ -95,9 +63,7 @@ def test_passing_app_exits_unchanged_with_all_records(app_url):
 def test_failing_checks_fail_the_module_listing_them(app_url):
     args = {"base_url": app_url, "metrics_url": app_url + "/metrics", "expected_version": "1.0.2",
             "expected_environment": "qa", "required_metrics": ["app_request_count_total"]}
-    with pytest.raises(ModuleFail) as result:
-        run_module(args)
-    output = result.value.args[0]
+    output = run_module(app_verify, args, ModuleFail)
     assert output["changed"] is False
     assert output["failed_checks"] == ["/: version 1.0.1 != expected 1.0.2",
                                        "metrics: missing app_request_count_total"]
@@ -112,21 +78,18 @@ def test_failing_checks_fail_the_module_listing_them(app_url):
 ])
 def test_bad_option_fails_before_any_request(args, option):
     with mock.patch.object(app_verify_utils, "open_url") as open_url:
-        with pytest.raises(ModuleFail) as result:
-            run_module(args)
-    assert result.value.args[0]["option"] == option
-    assert result.value.args[0]["msg"].startswith(option + ": ")
+        output = run_module(app_verify, args, ModuleFail)
+    assert output["option"] == option
+    assert output["msg"].startswith(option + ": ")
     open_url.assert_not_called()
 
 
 def test_unknown_check_is_refused_by_choices():
-    with pytest.raises(ModuleFail) as result:
-        run_module({"base_url": "http://127.0.0.1:8080", "checks": ["/status"]})
-    assert "checks" in result.value.args[0]["msg"]
+    output = run_module(app_verify, {"base_url": "http://127.0.0.1:8080", "checks": ["/status"]}, ModuleFail)
+    assert "checks" in output["msg"]
 
 
 def test_missing_prometheus_client_fails_naming_the_library():
     with mock.patch.object(app_verify_utils, "PROMETHEUS_CLIENT_IMPORT_ERROR", "Traceback: no module"):
-        with pytest.raises(ModuleFail) as result:
-            run_module({"base_url": "http://127.0.0.1:8080"})
-    assert "prometheus_client" in result.value.args[0]["msg"]
+        output = run_module(app_verify, {"base_url": "http://127.0.0.1:8080"}, ModuleFail)
+    assert "prometheus_client" in output["msg"]
