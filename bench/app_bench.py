@@ -4,7 +4,8 @@
 Every candidate's server is pinned to one core and timed from start to its first 200 on /ready
 (seed: /health). Then, in rounds, wrk pinned to the other core (10 connections) loads /health, / and
 /metrics of each candidate in turn; the median round's req/s, p50 and p99 are reported. RSS is the
-summed VmRSS of each server's process tree after the load.
+summed VmRSS of each server's process tree after the load. CPU us/req (user + system time of the server's
+processes per request served) is the figure least moved by other load on the machine.
 Candidates:
   app1      python -m app1 (what the image runs: gunicorn, one gthread worker, every route instrumented)
   seed      bench/seed/app.py (the two JSON routes on Flask's development server, no metrics)
@@ -84,18 +85,34 @@ def start(candidate):
     return process, port, metrics_port, time.perf_counter() - started
 
 
-def tree_rss_kib(pid):
-    pids, total = [pid], 0
+def process_tree(pid):
+    pids, found = [pid], []
     while pids:
         current = pids.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text(encoding="utf-8")
             children = Path(f"/proc/{current}/task/{current}/children").read_text(encoding="utf-8").split()
         except OSError:
             continue
-        total += int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+        found.append(current)
         pids.extend(int(child) for child in children)
+    return found
+
+
+def tree_rss_kib(pid):
+    total = 0
+    for member in process_tree(pid):
+        status = Path(f"/proc/{member}/status").read_text(encoding="utf-8")
+        total += int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
     return total
+
+
+def tree_cpu_seconds(pid):
+    """User + system CPU time of the server's processes: unlike req/s, barely moved by other load."""
+    ticks = 0
+    for member in process_tree(pid):
+        fields = Path(f"/proc/{member}/stat").read_text(encoding="utf-8").rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(url, duration):
@@ -104,11 +121,12 @@ def wrk(url, duration):
                          capture_output=True, text=True, check=True).stdout
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if not rps or set(percentiles) != {"50", "99"}:
+    requests = re.search(r"^\s+(\d+) requests in", out, re.M)
+    if not rps or not requests or set(percentiles) != {"50", "99"}:
         raise RuntimeError(f"cannot read wrk's output for {url}:\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)$", out, re.M)
-    return {"rps": float(rps.group(1)), "p50_ms": to_ms(percentiles["50"]), "p99_ms": to_ms(percentiles["99"]),
+    return {"rps": float(rps.group(1)), "requests": int(requests.group(1)), "p50_ms": to_ms(percentiles["50"]), "p99_ms": to_ms(percentiles["99"]),
             "errors": int(errors.group(1)) if errors else 0,
             "socket_errors": socket_errors.group(1) if socket_errors else ""}
 
@@ -123,6 +141,7 @@ def median_run(runs):
     ordered = sorted(runs, key=lambda run: run["rps"])
     chosen = dict(ordered[len(ordered) // 2])
     chosen["errors"] = sum(run["errors"] for run in runs)
+    chosen["cpu_us"] = sorted(run["cpu_us"] for run in runs)[len(runs) // 2]
     chosen["socket_errors"] = "; ".join(run["socket_errors"] for run in runs if run["socket_errors"])
     return chosen
 
@@ -145,7 +164,10 @@ def measure_all(found, duration, rounds):
             for route in ROUTES:
                 for name, result in results.items():
                     if route in result["urls"]:
+                        cpu_before = tree_cpu_seconds(servers[name].pid)
                         run = wrk(result["urls"][route], duration)
+                        cpu = tree_cpu_seconds(servers[name].pid) - cpu_before
+                        run["cpu_us"] = round(cpu / max(run["requests"], 1) * 1e6, 1)
                         result["runs"].setdefault(route, []).append(run)
                         print(f"bench: round {round_number} {name:8} {route:8} {run['rps']:>8.0f} req/s", flush=True)
         for name, result in results.items():
@@ -175,14 +197,14 @@ def report(results, info):
     print(f"\nmachine: {info['cpu']}, {info['cores']} cores, {info['os']}, kernel {info['kernel']}, "
           f"Python {info['python']}")
     print(f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}, {CONNECTIONS} connections\n")
-    print(f"{'candidate':9} {'route':8} {'req/s':>8} {'x seed':>7} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'RSS MiB':>8} {'ready s':>8}")
+    print(f"{'candidate':9} {'route':8} {'req/s':>8} {'x seed':>7} {'CPU us/req':>10} {'p50 ms':>7} "
+          f"{'p99 ms':>7} {'RSS MiB':>8} {'ready s':>8}")
     for name, result in results.items():
         for route, figures in result["routes"].items():
             base = seed["routes"].get(route)
             ratio = f"{figures['rps'] / base['rps']:.2f}" if base and name != "seed" else "-"
-            print(f"{name:9} {route:8} {figures['rps']:>8.0f} {ratio:>7} {figures['p50_ms']:>7.2f} "
-                  f"{figures['p99_ms']:>7.2f} {result['rss_mib']:>8.1f} {result['ready_s']:>8.3f}")
+            print(f"{name:9} {route:8} {figures['rps']:>8.0f} {ratio:>7} {figures['cpu_us']:>10.0f} "
+                  f"{figures['p50_ms']:>7.2f} {figures['p99_ms']:>7.2f} {result['rss_mib']:>8.1f} {result['ready_s']:>8.3f}")
     app = results["app1"]
     checks = {
         f"/ and /health >= {TARGETS['ratio']:g}x seed req/s":
