@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""argocd_app_wait's logic: what counts as deployed, when to stop early, the timeout, with a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.kindling.gitops.plugins.module_utils import argocd_app as aa
+
+NEW = "9f2c1e0d5b7a4c3e2f1a0b9c8d7e6f5a4b3c2d1e"
+OLD = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
+
+
+def app(sync="Synced", health="Healthy", revision=NEW, phase="Succeeded", resources=None, message=""):
+    return {"status": {"sync": {"status": sync, "revision": revision}, "health": {"status": health},
+                       "operationState": {"phase": phase, "message": message}, "resources": resources or []}}
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def wait(states, timeout=30, interval=5, **kwargs):
+    clock = Clock()
+    states = list(states)
+    return aa.wait_for_application(lambda: states.pop(0) if len(states) > 1 else states[0], NEW, timeout, interval,
+                                   clock=clock, sleep=clock.sleep, **kwargs)
+
+
+def test_done_needs_revision_sync_and_health_together():
+    assert aa.summarize(app(), NEW)["done"]
+    assert not aa.summarize(app(revision=OLD), NEW)["done"]
+    assert not aa.summarize(app(sync="OutOfSync"), NEW)["done"]
+    assert not aa.summarize(app(health="Progressing"), NEW)["done"]
+
+
+def test_abbreviated_revision_matches_but_short_or_empty_does_not():
+    assert aa.revision_matches(NEW, NEW[:7])
+    assert not aa.revision_matches(NEW, NEW[:6])
+    assert not aa.revision_matches("", NEW)
+
+
+def test_progressing_then_healthy_returns_after_the_right_number_of_looks():
+    result = wait([app(revision=OLD), app(health="Progressing"), app()])
+    assert result["done"] and result["attempts"] == 3 and result["elapsed"] == 10
+
+
+def test_stale_revision_times_out_within_the_bound():
+    with pytest.raises(aa.WaitError) as raised:
+        wait([app(revision=OLD)], timeout=12, interval=5)
+    assert raised.value.result["attempts"] == 3 and raised.value.result["elapsed"] <= 12
+    assert "timed out after 12s" in str(raised.value) and OLD in str(raised.value)
+
+
+def test_degraded_at_the_wanted_revision_stops_early_with_resource_messages():
+    degraded = app(health="Degraded", resources=[
+        {"kind": "Deployment", "name": "app1", "namespace": "app1-dev", "status": "Synced",
+         "health": {"status": "Degraded", "message": "exceeded its progress deadline"}},
+        {"kind": "Service", "name": "app1", "namespace": "app1-dev", "status": "Synced", "health": {"status": "Healthy"}}])
+    with pytest.raises(aa.WaitError) as raised:
+        wait([app(health="Progressing"), degraded])
+    assert raised.value.result["attempts"] == 2
+    assert raised.value.result["unhealthy"] == [{"kind": "Deployment", "namespace": "app1-dev", "name": "app1",
+                                                 "sync": "Synced", "health": "Degraded",
+                                                 "message": "exceeded its progress deadline"}]
+    assert "Deployment/app1: Degraded exceeded its progress deadline" in str(raised.value)
+
+
+def test_degraded_may_be_waited_out_when_asked():
+    result = wait([app(health="Degraded"), app()], fail_on_degraded=False)
+    assert result["done"]
+
+
+def test_failed_operation_for_an_older_revision_does_not_stop_the_wait():
+    result = wait([app(revision=OLD, phase="Failed", sync="OutOfSync"), app()])
+    assert result["done"]
+
+
+def test_failed_operation_stops_the_wait():
+    with pytest.raises(aa.WaitError, match="sync operation Failed: bad manifest"):
+        wait([app(phase="Failed", sync="OutOfSync", message="bad manifest")])
+
+
+@pytest.mark.parametrize("options, field", [
+    ({"revision": "main"}, "revision:"), ({"revision": NEW.upper()}, "revision:"),
+    ({"timeout": 0}, "timeout:"), ({"interval": 0}, "interval:"), ({"interval": 100}, "interval:"),
+    ({"refresh": "soft"}, "refresh:"),
+])
+def test_options_are_checked_naming_the_field(options, field):
+    params = {"revision": NEW, "timeout": 60, "interval": 5, "refresh": "normal"}
+    params.update(options)
+    with pytest.raises(ValueError) as raised:
+        aa.validate_options(params)
+    assert str(raised.value).startswith(field)
+
+
+def test_refresh_patch_is_the_argo_annotation():
+    assert aa.refresh_patch("hard") == {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}}
