@@ -126,7 +126,8 @@ def wrk(url, duration):
         raise RuntimeError(f"cannot read wrk's output for {url}:\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)$", out, re.M)
-    return {"rps": float(rps.group(1)), "requests": int(requests.group(1)), "p50_ms": to_ms(percentiles["50"]), "p99_ms": to_ms(percentiles["99"]),
+    return {"rps": float(rps.group(1)), "requests": int(requests.group(1)),
+            "p50_ms": to_ms(percentiles["50"]), "p99_ms": to_ms(percentiles["99"]),
             "errors": int(errors.group(1)) if errors else 0,
             "socket_errors": socket_errors.group(1) if socket_errors else ""}
 
@@ -204,7 +205,8 @@ def report(results, info):
             base = seed["routes"].get(route)
             ratio = f"{figures['rps'] / base['rps']:.2f}" if base and name != "seed" else "-"
             print(f"{name:9} {route:8} {figures['rps']:>8.0f} {ratio:>7} {figures['cpu_us']:>10.0f} "
-                  f"{figures['p50_ms']:>7.2f} {figures['p99_ms']:>7.2f} {result['rss_mib']:>8.1f} {result['ready_s']:>8.3f}")
+                  f"{figures['p50_ms']:>7.2f} {figures['p99_ms']:>7.2f} {result['rss_mib']:>8.1f} "
+                  f"{result['ready_s']:>8.3f}")
     app = results["app1"]
     checks = {
         f"/ and /health >= {TARGETS['ratio']:g}x seed req/s":
