@@ -281,12 +281,12 @@ def write_private(path, content):
     os.replace(path + ".tmp", path)
 
 
-def _read(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
+def _content_and_mode(path):
+    """(text, permission bits) of a file, or (None, None) when there is none."""
+    if not os.path.isfile(path):
+        return None, None
+    with open(path) as handle:
+        return handle.read(), os.stat(path).st_mode & 0o777
 
 
 def ensure_cluster(cli, params, check_mode):
@@ -342,9 +342,8 @@ def ensure_cluster(cli, params, check_mode):
         return result
     # Same cluster: the kubeconfig file still has to hold its credentials, privately.
     wanted = cli.kubeconfig(name)
-    current = _read(kubeconfig)
-    mode_ok = current is not None and (os.stat(kubeconfig).st_mode & 0o777) == 0o600
-    if current != wanted or not mode_ok:
+    current, mode = _content_and_mode(kubeconfig)
+    if current != wanted or mode != 0o600:
         result["changed"] = True
         result["diff"] = {"before": {"kubeconfig": "(absent)" if current is None else "(other content or mode)"},
                           "after": {"kubeconfig": "(credentials of kind-{0}, mode 0600)".format(name)}}
