@@ -18,7 +18,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
 
 from . import logs
-from .readiness import Readiness
+from .readiness import DRAINING, Readiness
 from .settings import APP_NAME, SettingsError, from_environment
 
 log = logging.getLogger("app1.server")
@@ -80,8 +80,8 @@ class Server(BaseApplication):
                  self.settings.host, self.settings.metrics_port)
 
     def drain(self, worker):
-        if not self.readiness.ready and self.readiness.phase == "draining":
-            return
+        if self.readiness.phase == DRAINING:
+            return  # a second SIGTERM changes nothing
         self.readiness.drain()
         log.info("SIGTERM: /ready now 503, serving for %ss more, then finishing in-flight requests",
                  self.settings.drain_seconds)
