@@ -15,7 +15,7 @@ description:
     as C(hostPort) on C(hostIP) (127.0.0.1 by default), so the preview answers on loopback only.
   - Fails naming the problem when the overlay has no Deployment, more than one, or lacks a port in O(ports).
 author:
-  - kindling.gitops maintainers
+  - kindling.gitops maintainers (@kindling)
 options:
   _input:
     description: The rendered manifests (for example C(kubectl kustomize) output through P(ansible.builtin.from_yaml_all#filter)).
@@ -27,7 +27,7 @@ options:
     type: str
     required: true
   ports:
-    description: Container port to host port, for example C({8080: 18080, 9090: 19090}).
+    description: "Container port to host port, for example C({8080: 18080, 9090: 19090})."
     type: dict
     required: true
   host_ip:

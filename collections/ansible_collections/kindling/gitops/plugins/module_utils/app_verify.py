@@ -356,8 +356,8 @@ class Verifier(object):
             return {"name": LATENCY, "ok": True, "detail": "no budget set; slowest %s took %.0f ms"
                     % (slowest["name"], slowest["latency_ms"]), "latency_ms": slowest["latency_ms"]}
         ok = slowest["latency_ms"] <= budget
-        detail = "%s took %.0f ms %s budget %g ms" % (slowest["name"], slowest["latency_ms"],
-                                                     "<=" if ok else ">", budget)
+        verdict = "<=" if ok else ">"
+        detail = "%s took %.0f ms %s budget %g ms" % (slowest["name"], slowest["latency_ms"], verdict, budget)
         return {"name": LATENCY, "ok": ok, "detail": detail, "latency_ms": slowest["latency_ms"]}
 
     def run(self):

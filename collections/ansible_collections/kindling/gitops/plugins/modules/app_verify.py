@@ -12,16 +12,16 @@ version_added: 0.1.0
 description:
   - Calls the app's C(/health), C(/ready) and C(/) endpoints and its Prometheus metrics endpoint, and returns one
     record per check with its verdict, the reason and the latency.
-  - C(/health) must answer 200 with JSON C({"status": "ok"}); C(/ready) must answer 200; C(/) must answer 200 with
+  - C(/health) must answer 200 with a JSON object whose C(status) is C(ok); C(/ready) must answer 200; C(/) must answer 200 with
     JSON whose C(app), C(environment) and C(version) equal the expected values given; the metrics endpoint must
     answer 200 in the Prometheus text format and contain every family in O(required_metrics); with
     O(latency_budget_ms), the slowest app response must fit in the budget.
   - Redirects are never followed (a redirect to C(https://) is reported with its target). Connection refused,
     timeouts and HTTP 5xx are retried up to O(attempts) times within O(deadline); wrong content is not retried.
-  - Read-only; never reports a change. Fails listing exactly which checks failed and why,
-    for example C(/: version 1.0.0 != expected 1.0.1) or C(metrics: missing app_request_count_total).
+  - "Read-only; never reports a change. Fails listing exactly which checks failed and why,
+    for example C(/: version 1.0.0 != expected 1.0.1) or C(metrics: missing app_request_count_total)."
 author:
-  - kindling.gitops maintainers
+  - kindling.gitops maintainers (@kindling)
 requirements:
   - prometheus_client (Python package, on the target) for the metrics check
 extends_documentation_fragment:
@@ -160,7 +160,7 @@ checks:
   sample:
     - {name: /health, ok: true, detail: status ok, latency_ms: 3.1, url: "http://127.0.0.1:18080/health", attempts: 1}
 failed_checks:
-  description: C(<check>: <reason>) for every failed check, the same text as in RV(msg).
+  description: "C(<check>: <reason>) for every failed check, the same text as in RV(msg)."
   returned: always
   type: list
   elements: str
