@@ -48,7 +48,7 @@ def summary(result) -> dict:
     found = {}
     for key in ("digest", "gitops_commit", "verification", "image"):
         match = re.search(rf"^\s+{key}: (.+)$", block, re.M)
-        found[key] = match.group(1).strip() if match else None
+        found[key] = match.group(1).strip().strip("'\"") if match else None
     return found
 
 

@@ -72,6 +72,9 @@ def test_site_has_a_tag_per_stage():
     ({"app_replicas": "many"}, "app_replicas"),
     ({"app_name": "App_1"}, "app_name"),
     ({"promote_from": "prod"}, "promote_from"),
+    # A later stage's variable stops the run before the build stage pushes anything.
+    ({"gitops_log_level": "LOUD"}, "gitops_log_level"),
+    ({"verify_latency_budget_ms": "fast"}, "verify_latency_budget_ms"),
 ])
 def test_bad_input_fails_before_any_change_naming_the_field(tmp_path, bad, field):
     work_dir = tmp_path / "work"
