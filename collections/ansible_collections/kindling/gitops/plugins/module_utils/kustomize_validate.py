@@ -22,6 +22,8 @@ import subprocess
 try:
     import yaml
     HAS_YAML = True
+    # libyaml's loader parses large CRDs (argo-cd's ApplicationSet is 1.4 MB) about ten times faster.
+    _LOADER = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
 except ImportError:
     HAS_YAML = False
 
@@ -135,7 +137,7 @@ def kustomize_build(directory, kubectl="kubectl", load_restrictor=None):
         raise ValidationSetupError("cannot run %s: %s (set kubectl_path)" % (kubectl, error))
     if process.returncode != 0:
         raise RuntimeError((process.stderr or process.stdout).strip())
-    return [doc for doc in yaml.safe_load_all(process.stdout) if doc]
+    return [doc for doc in yaml.load_all(process.stdout, Loader=_LOADER) if doc]
 
 
 def _strict_crd_schema(schema):
@@ -165,9 +167,21 @@ def _strict_crd_schema(schema):
     return schema
 
 
-def load_crd_schemas(crd_paths):
-    """{(apiVersion, kind): strict schema} from every CRD in the given files or directories."""
-    schemas = {}
+class CrdSchemas(dict):
+    """{(apiVersion, kind): openAPIV3Schema}; `strict()` tightens one schema on first use (copying all is slow)."""
+
+    def __init__(self):
+        super(CrdSchemas, self).__init__()
+        self._strict = {}
+
+    def strict(self, key):
+        if key not in self._strict:
+            self._strict[key] = _strict_crd_schema(self[key])
+        return self._strict[key]
+
+
+def crd_files(crd_paths):
+    """The YAML files under the given files or directories; a path that does not exist is a setup error."""
     files = []
     for path in crd_paths or []:
         if os.path.isdir(path):
@@ -177,10 +191,23 @@ def load_crd_schemas(crd_paths):
             files.append(path)
         else:
             raise ValidationSetupError("crd_paths entry %s does not exist" % path)
-    for filename in files:
+    return files
+
+
+def load_crd_schemas(crd_paths, kinds=None):
+    """The openAPIV3Schema of every served version of every CRD in the given files or directories.
+
+    With `kinds`, files that mention none of them are not parsed (CRD files run to megabytes).
+    """
+    schemas = CrdSchemas()
+    for filename in crd_files(crd_paths):
         try:
             with open(filename) as handle:
-                documents = list(yaml.safe_load_all(handle))
+                text = handle.read()
+            if kinds is not None and not any(("kind: %s" % kind) in text or ('kind: "%s"' % kind) in text
+                                             for kind in kinds):
+                continue
+            documents = list(yaml.load_all(text, Loader=_LOADER))
         except (OSError, yaml.YAMLError) as error:
             raise ValidationSetupError("cannot read CRD file %s: %s" % (filename, error))
         for doc in documents:
@@ -191,7 +218,7 @@ def load_crd_schemas(crd_paths):
             for version in spec.get("versions") or []:
                 schema = (version.get("schema") or {}).get("openAPIV3Schema")
                 if kind and schema and version.get("served", True):
-                    schemas[("%s/%s" % (spec.get("group"), version.get("name")), kind)] = _strict_crd_schema(schema)
+                    schemas[("%s/%s" % (spec.get("group"), version.get("name")), kind)] = schema
     return schemas
 
 
@@ -212,11 +239,10 @@ def schema_findings(obj, kubernetes_version, crd_schemas):
         return [finding(ERROR, "schema", message, obj)]
     except kubernetes_validate.SchemaNotFoundError:
         pass
-    schema = crd_schemas.get((api_version, kind))
-    if schema is None:
+    if (api_version, kind) not in crd_schemas:
         return [finding(WARNING, "schema", "no schema for %s %s (not a Kubernetes %s built-in and no CRD in "
                                            "crd_paths): not validated" % (api_version, kind, kubernetes_version), obj)]
-    validator = jsonschema.Draft7Validator(schema)
+    validator = jsonschema.Draft7Validator(crd_schemas.strict((api_version, kind)))
     return [finding(ERROR, "schema", "%s: %s (CRD schema)" % (_error_path(error), error.message), obj)
             for error in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path))]
 
@@ -302,7 +328,7 @@ def validate_directory(directory, kubectl="kubectl", kubernetes_version="1.36", 
     if not (HAS_YAML and HAS_JSONSCHEMA and HAS_KUBERNETES_VALIDATE):
         raise ValidationSetupError("the Python packages PyYAML, jsonschema and kubernetes-validate are required "
                                    "on the managed node (pinned in requirements.txt)")
-    crd_schemas = load_crd_schemas(crd_paths)
+    crd_files(crd_paths)
     try:
         path, kustomization = load_kustomization(directory)
     except (OSError, ValueError, yaml.YAMLError) as error:
@@ -314,6 +340,7 @@ def validate_directory(directory, kubectl="kubectl", kubernetes_version="1.36", 
         objects = kustomize_build(directory, kubectl, load_restrictor)
     except RuntimeError as error:
         return [], [finding(ERROR, "render", "kubectl kustomize failed: %s" % error, source=path)]
+    crd_schemas = load_crd_schemas(crd_paths, kinds=set(obj.get("kind") for obj in objects))
     for obj in objects:
         findings.extend(schema_findings(obj, kubernetes_version, crd_schemas))
     findings.extend(image_findings(kustomization.get("images"), objects, source=path))

@@ -78,7 +78,7 @@ spec:
     schemas = validation.load_crd_schemas([str(tmp_path)])
     widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
               "spec": {"size": 1, "extra": {"anything": True}}}
-    assert schemas[("example.com/v1", "Widget")]["properties"]["spec"]["additionalProperties"] is False
+    assert schemas.strict(("example.com/v1", "Widget"))["properties"]["spec"]["additionalProperties"] is False
     assert validation.schema_findings(widget, "1.36", schemas) == []
     widget["spec"]["colour"] = "red"
     [finding] = validation.schema_findings(widget, "1.36", schemas)
