@@ -219,26 +219,29 @@ def _status_problem(response):
     return str(response.status), response.status >= 500
 
 
-def _json_body(response):
+def _json_object(response):
+    """(body, None) for a 200 answer with a JSON object, else (None, (False, detail, retryable))."""
+    problem = _status_problem(response)
+    if problem:
+        return None, (False,) + problem
     media_type = response.content_type.split(";")[0].strip().lower()
     if media_type != "application/json":
-        return None, "content type %r, expected application/json" % (media_type or "none")
+        return None, (False, "content type %r, expected application/json" % (media_type or "none"), False)
     try:
-        return json.loads(response.body), None
+        body = json.loads(response.body)
     except ValueError as error:
-        return None, "body is not JSON (%s)" % error
+        return None, (False, "body is not JSON (%s)" % error, False)
+    if not isinstance(body, dict):
+        return None, (False, "body is a JSON %s, expected an object" % type(body).__name__, False)
+    return body, None
 
 
 def evaluate_health(response, config):
-    problem = _status_problem(response)
-    if problem:
-        return (False,) + problem
-    body, error = _json_body(response)
-    if error:
-        return False, error, False
-    if not isinstance(body, dict) or body.get("status") != "ok":
-        status = body.get("status") if isinstance(body, dict) else body
-        return False, "status %s != expected ok" % (status,), False
+    body, failure = _json_object(response)
+    if failure:
+        return failure
+    if body.get("status") != "ok":
+        return False, "status %s != expected ok" % (body.get("status"),), False
     return True, "status ok", False
 
 
@@ -250,14 +253,9 @@ def evaluate_ready(response, config):
 
 
 def evaluate_info(response, config):
-    problem = _status_problem(response)
-    if problem:
-        return (False,) + problem
-    body, error = _json_body(response)
-    if error:
-        return False, error, False
-    if not isinstance(body, dict):
-        return False, "body is a JSON %s, expected an object" % type(body).__name__, False
+    body, failure = _json_object(response)
+    if failure:
+        return failure
     mismatches = []
     for field, wanted in config["expected"].items():
         if field not in body:
