@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.kindling.gitops.plugins.module_utils import app_verify as app_verify_utils
 from ansible_collections.kindling.gitops.plugins.modules import app_verify
-from ansible_collections.kindling.gitops.tests.unit.plugins.module_utils.test_app_verify import (  # noqa: F401  # serve is a fixture
+from ansible_collections.kindling.gitops.tests.unit.plugins.module_utils.test_app_verify import (  # noqa: F401  # pylint: disable=unused-import  # serve is a fixture
     healthy_routes, serve)
 from ansible_collections.kindling.gitops.tests.unit.plugins.modules.harness import ModuleExit, ModuleFail, run_module
 
