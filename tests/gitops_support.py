@@ -9,6 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "kustomize"
+DIGEST = "sha256:" + "0d2b4c6e8f0a1c3e" * 4
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "other", "GIT_AUTHOR_EMAIL": "other@localhost",
                 "GIT_COMMITTER_NAME": "other", "GIT_COMMITTER_EMAIL": "other@localhost"}
 
@@ -127,3 +128,33 @@ class GitHTTPServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+PLAYBOOK = """
+- hosts: localhost
+  gather_facts: false
+  vars_files: [{root}/versions.yml]
+  tasks:
+    - ansible.builtin.include_role:
+        name: gitops
+    - ansible.builtin.copy:
+        content: "{{{{ kindling_gitops | to_json }}}}"
+        dest: "{{{{ kindling_work_dir }}}}/kindling_gitops.json"
+        mode: "0644"
+      check_mode: false
+"""
+IMAGE = {"registry": "localhost:5001", "repository": "app1", "tag": "1.0.0-0123456789ab", "digest": DIGEST,
+         "ref": f"localhost:5001/app1@{DIGEST}"}
+
+
+def run_role(tmp_path, env, flags=(), environ=None, **extra_vars):
+    """Run the gitops role for one env of the real inventories; (kindling_gitops, ansible output)."""
+    playbook = tmp_path / "gitops.yml"
+    playbook.write_text(PLAYBOOK.format(root=ROOT))
+    variables = {"kindling_work_dir": str(tmp_path / ".work" / env), "kindling_image": IMAGE, **extra_vars}
+    process = subprocess.run(["ansible-playbook", "-i", str(ROOT / "inventories" / env), str(playbook),
+                              "-e", json.dumps(variables), *flags], cwd=ROOT, capture_output=True, text=True,
+                             env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), **(environ or {})))
+    assert process.returncode == 0, process.stdout + process.stderr
+    facts = json.loads((tmp_path / ".work" / env / "kindling_gitops.json").read_text())
+    return facts, process.stdout

@@ -1,5 +1,4 @@
 """kindling.gitops.kustomize_overlay (real files, real `kubectl kustomize`) and every env's overlay from the gitops role."""
-import json
 import os
 import re
 import subprocess
@@ -7,9 +6,8 @@ import subprocess
 import pytest
 import yaml
 
-from gitops_support import ROOT, run_module
+from gitops_support import DIGEST, run_module, run_role
 
-DIGEST = "sha256:" + "0d2b4c6e8f0a1c3e" * 4
 
 
 @pytest.fixture
@@ -118,35 +116,6 @@ def test_an_overlay_that_does_not_validate_is_not_written(base):
 
 
 # ---- every environment's overlay, rendered by the gitops role from the real inventories ----
-
-PLAYBOOK = """
-- hosts: localhost
-  gather_facts: false
-  vars_files: [{root}/versions.yml]
-  tasks:
-    - ansible.builtin.include_role:
-        name: gitops
-    - ansible.builtin.copy:
-        content: "{{{{ kindling_gitops | to_json }}}}"
-        dest: "{{{{ kindling_work_dir }}}}/kindling_gitops.json"
-        mode: "0644"
-      check_mode: false
-"""
-IMAGE = {"registry": "localhost:5001", "repository": "app1", "tag": "1.0.0-0123456789ab", "digest": DIGEST,
-         "ref": f"localhost:5001/app1@{DIGEST}"}
-
-
-def run_role(tmp_path, env, flags=(), **extra_vars):
-    playbook = tmp_path / "gitops.yml"
-    playbook.write_text(PLAYBOOK.format(root=ROOT))
-    variables = {"kindling_work_dir": str(tmp_path / ".work" / env), "kindling_image": IMAGE, **extra_vars}
-    process = subprocess.run(["ansible-playbook", "-i", str(ROOT / "inventories" / env), str(playbook),
-                              "-e", json.dumps(variables), *flags], cwd=ROOT, capture_output=True, text=True,
-                             env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg")))
-    assert process.returncode == 0, process.stdout + process.stderr
-    facts = json.loads((tmp_path / ".work" / env / "kindling_gitops.json").read_text())
-    return facts, process.stdout
-
 
 def render(overlay):
     out = subprocess.run(["kubectl", "kustomize", overlay], check=True, capture_output=True, text=True).stdout
