@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_CONTEXT = ROOT / "tests" / "fixtures" / "image" / "context"
 TAG_FORM = re.compile(r"^1\.0\.0-[0-9a-f]{12}$")
+WHEELHOUSE_TASK = "Bring the wheelhouse in line with the pins, on the host (the build reaches no package index)"
 
 pytestmark = pytest.mark.docker
 
@@ -357,6 +358,15 @@ def test_the_app_builds_offline_from_a_wheelhouse_the_role_prepares(tmp_path, re
         second = run.run(image_commit="")
         assert second.rc == 0 and second.stats["changed"] == 0, second.explain()
         assert second.image["tag"] == image["tag"]
+        assert second.task(WHEELHOUSE_TASK).get("skipped"), "the wheelhouse was synced again with the same pins"
+
+        # New pin files make the role sync the wheelhouse again; the same wheels keep the same tag.
+        pins = run.context.parent / "requirements.txt"
+        pins.write_text(pins.read_text() + "# a comment changes the pin file, not the wheels\n")
+        third = run.run(image_commit="")
+        assert third.rc == 0, third.explain()
+        assert "wheelhouse: unchanged" in third.task(WHEELHOUSE_TASK)["stdout"]
+        assert third.image["tag"] == image["tag"] and third.image["pushed"] is False
     finally:
         run.cleanup()
 

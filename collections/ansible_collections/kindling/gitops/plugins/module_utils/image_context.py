@@ -213,7 +213,7 @@ def read_version(context_dir, version, version_file):
 
 
 def compute_tag(context_dir, dockerfile="Dockerfile", build_args=None, version=None,
-                version_file="VERSION", extra_inputs=None):
+                version_file="VERSION", extra_inputs=None, exclude=None):
     """Everything the module returns, as a dict. Raises ContextError naming the bad option."""
     if not os.path.isdir(context_dir):
         raise ContextError("path", "%s is not a directory" % context_dir)
@@ -229,6 +229,8 @@ def compute_tag(context_dir, dockerfile="Dockerfile", build_args=None, version=N
     if os.path.isfile(ignore_path):
         with open(ignore_path, encoding="utf-8") as handle:
             patterns = parse_dockerignore(handle.read())
+    # Appended last: they exclude even what a .dockerignore exception lets through.
+    patterns += parse_dockerignore("\n".join(exclude or []))
     entries = context_entries(context_dir, patterns, dockerfile)
     digest = context_digest(entries, build_args, extra_inputs)
     return {

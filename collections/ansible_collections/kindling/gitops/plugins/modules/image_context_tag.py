@@ -47,6 +47,14 @@ options:
         new base image gives a new tag. Hashed like build arguments, but kept apart from them.
     type: dict
     default: {}
+  exclude:
+    description:
+      - More patterns (C(.dockerignore) syntax) for files the builder receives but that do not shape the image,
+        such as bookkeeping files. Applied after C(.dockerignore). Use sparingly: an excluded file that does reach
+        the image makes the tag lie.
+    type: list
+    elements: str
+    default: []
   version:
     description:
       - The human-readable part of the tag. When unset, the first line of O(version_file) is used.
@@ -115,6 +123,7 @@ def main():
             dockerfile=dict(type="str", default="Dockerfile"),
             build_args=dict(type="dict", default={}),
             extra_inputs=dict(type="dict", default={}),
+            exclude=dict(type="list", elements="str", default=[]),
             version=dict(type="str"),
             version_file=dict(type="str", default="VERSION"),
         ),
@@ -124,7 +133,7 @@ def main():
     try:
         result = compute_tag(params["path"], dockerfile=params["dockerfile"], build_args=params["build_args"],
                              version=params["version"], version_file=params["version_file"],
-                             extra_inputs=params["extra_inputs"])
+                             extra_inputs=params["extra_inputs"], exclude=params["exclude"])
     except ContextError as error:
         module.fail_json(msg=str(error), field=error.field)
     except (IOError, OSError) as error:

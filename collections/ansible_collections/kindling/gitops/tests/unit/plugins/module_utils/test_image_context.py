@@ -139,3 +139,12 @@ def test_missing_context_names_path(tmp_path):
     with pytest.raises(ic.ContextError) as caught:
         ic.compute_tag(str(tmp_path / "nope"))
     assert caught.value.field == "path"
+
+
+def test_exclude_drops_bookkeeping_files_even_past_exceptions(tmp_path):
+    context = _context(tmp_path, dict(BASE_FILES, **{"wheels/a.whl": "w", "wheels/.stamp": "1"}), "*\n!wheels/\n!Dockerfile\n")
+    before = ic.compute_tag(str(context), exclude=["wheels/.stamp"])
+    assert "wheels/a.whl" in before["files"] and "wheels/.stamp" not in before["files"]
+    (context / "wheels" / ".stamp").write_text("2")
+    assert ic.compute_tag(str(context), exclude=["wheels/.stamp"])["tag"] == before["tag"]
+    assert ic.compute_tag(str(context))["tag"] != before["tag"]
