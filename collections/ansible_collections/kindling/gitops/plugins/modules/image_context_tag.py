@@ -50,8 +50,8 @@ options:
   exclude:
     description:
       - More patterns (C(.dockerignore) syntax) for files the builder receives but that do not shape the image,
-        such as bookkeeping files. Applied after C(.dockerignore). Use sparingly: an excluded file that does reach
-        the image makes the tag lie.
+        such as bookkeeping files. Applied after C(.dockerignore).
+      - Use sparingly, because an excluded file that does reach the image makes the tag lie.
     type: list
     elements: str
     default: []
