@@ -6,7 +6,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -50,9 +53,11 @@ class StubAppHandler(BaseHTTPRequestHandler):
 def serve():
     servers = []
 
-    def start(routes):
+    def start(routes, wrap=None):
         handler = type("Handler", (StubAppHandler,), {"routes": routes})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        if wrap:
+            server.socket = wrap(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
         return "http://127.0.0.1:%d" % server.server_address[1]
@@ -280,3 +285,28 @@ def test_a_transient_failure_that_recovers_passes():
                                  fetcher=lambda *args: answers.pop(0)).run()
     assert result["ok"]
     assert result["checks"][0]["attempts"] == 2
+
+
+@pytest.fixture
+def tls_app(tmp_path, serve):
+    """The healthy app double behind TLS with a self-signed certificate for 127.0.0.1 (made by openssl)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: cannot make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    base = serve(healthy_routes(), wrap=context.wrap_socket)
+    return base.replace("http://", "https://"), str(cert)
+
+
+def test_tls_untrusted_certificate_fails_and_ca_path_trusts_it(tls_app):
+    base, ca_file = tls_app
+    checks = ["/health", "/"]
+    untrusted = app_verify.Verifier(config_for(base, attempts=1, checks=checks)).run()
+    assert [line.split(": TLS error: ")[0] for line in untrusted["failed"]] == ["/health", "/"]
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted["failed"][0]
+    assert app_verify.Verifier(config_for(base, checks=checks, ca_path=ca_file)).run()["ok"]
+    assert app_verify.Verifier(config_for(base, checks=checks, validate_certs=False)).run()["ok"]
