@@ -100,13 +100,19 @@ def test_healthy_environment_passes_writes_reports_and_is_idempotent(tmp_path, c
     assert second.rc == 0 and second.stats["changed"] == 0, second.stats
 
 
-def test_check_mode_writes_nothing_but_still_verifies(tmp_path, cluster, app):
+def test_check_mode_writes_nothing_and_reports_without_failing(tmp_path, cluster, app):
     cluster.put(pod("app1-5d9c7b8f6-abcde"))
     cluster.put(pod("app1-5d9c7b8f6-fghij"))
     playbook, inventory, reports = write_project(tmp_path, app)
     result = run(tmp_path, playbook, inventory, "--check")
     assert result.rc == 0, result.failure()
     assert result.result("Show kindling_verify")["kindling_verify"]["ok"] is True
+    assert not reports.exists()
+    # Nothing is deployed in a dry run, so a failed check is reported, not fatal.
+    cluster.put(pod("app1-5d9c7b8f6-klmno", ready=False))
+    result = run(tmp_path, playbook, inventory, "--check")
+    assert result.rc == 0, result.failure()
+    assert result.result("Show kindling_verify")["kindling_verify"]["ok"] is False
     assert not reports.exists()
 
 
