@@ -93,3 +93,32 @@ def test_refuses_something_that_is_not_a_digest(work_root, tmp_path):
     write_record(work_root, "dev", verified_record("dev", DIGEST_A))
     result = choose(work_root, "qa", tmp_path, promote_digest="latest")
     assert result.returncode != 0 and "promote_digest: 'latest' is not a digest" in result.stdout
+
+
+def promote(work_root: Path, target: str, **extra) -> subprocess.CompletedProcess:
+    """The real promote.yml with the real gitops role; Argo CD and the verification need a cluster."""
+    variables = {"kindling_work_dir": str(work_root / target), **extra}
+    return subprocess.run(["ansible-playbook", "-i", f"inventories/{target}", "playbooks/promote.yml",
+                           "--skip-tags", "argocd,verify", "-e", json.dumps(variables)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "GITOPS_TOKEN": ""})
+
+
+def test_promote_commits_exactly_the_verified_digest(tmp_path):
+    work_root = tmp_path / "work"
+    (work_root / "dev").mkdir(parents=True)
+    write_record(work_root, "dev", verified_record("dev", DIGEST_A))
+    result = promote(work_root, "qa")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    remote = work_root / "gitops.git"
+    overlay = subprocess.run(["git", "--git-dir", str(remote), "show", "main:apps/app1/overlays/qa/kustomization.yaml"],
+                             capture_output=True, text=True, check=True).stdout
+    assert DIGEST_A in overlay
+    deployed = json.loads((work_root / "qa" / "release" / "deployed.json").read_text())
+    assert deployed["image"]["digest"] == DIGEST_A and deployed["promoted_from"] == "dev"
+    head = subprocess.run(["git", "--git-dir", str(remote), "rev-parse", "main"], capture_output=True, text=True).stdout.strip()
+    assert deployed["commit"] == head
+
+    refused = promote(work_root, "qa", promote_digest=DIGEST_B)
+    assert refused.returncode != 0 and "was not verified in dev" in refused.stdout
+    assert subprocess.run(["git", "--git-dir", str(remote), "rev-parse", "main"], capture_output=True, text=True).stdout.strip() == head
