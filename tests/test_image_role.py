@@ -399,3 +399,24 @@ def test_the_commit_is_a_label_never_part_of_the_tag(plain_run):
     assert third.image["tag"] != first.image["tag"]
     labels = plain_run.inspect(third.image["tag"])["Config"]["Labels"]
     assert labels["org.opencontainers.image.revision"] == commit + "-dirty"
+
+
+def test_a_new_base_image_under_the_same_name_gives_a_new_tag(tmp_path, registry, base_image):
+    """python:3.12-slim moves under its name: the base image's ID, not just its name, is part of the tag."""
+    moving = f"kindling-imagetest-base:{uuid.uuid4().hex[:12]}"
+    subprocess.run(["docker", "tag", base_image, moving], check=True)
+    run = _setup(tmp_path, registry, moving)
+    try:
+        first = run.run()
+        assert first.rc == 0, first.explain()
+        rebuilt = tmp_path / "rebased"
+        rebuilt.mkdir()
+        (rebuilt / "Dockerfile").write_text(f"FROM {base_image}\nLABEL io.kindling.test=moved-base\n")
+        subprocess.run(["docker", "build", "-q", "-t", moving, str(rebuilt)], check=True, capture_output=True,
+                       env=dict(os.environ, DOCKER_BUILDKIT="0"))
+        second = run.run()
+        assert second.rc == 0, second.explain()
+        assert second.image["tag"] != first.image["tag"] and second.image["pushed"] is True
+    finally:
+        run.cleanup()
+        subprocess.run(["docker", "image", "rm", "-f", moving], capture_output=True)
