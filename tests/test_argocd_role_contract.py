@@ -26,6 +26,22 @@ def api():
     double.stop()
 
 
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory):
+    """--check, then an apply with a token, then the same again: shared by the tests that only read them."""
+    double = KubeAPIDouble().start()
+    tmp_path = tmp_path_factory.mktemp("argocd")
+    check = argocd(double, tmp_path, "--check", token=TOKEN)
+    writes_in_check = [c for c in double.requests if c["method"] in ("POST", "PATCH", "PUT", "DELETE")
+                       and "All" not in c["query"].get("dryRun", [])]
+    app_after_check = double.get("applications", "app1-dev", "argocd")
+    first = argocd(double, tmp_path, token=TOKEN)
+    again = argocd(double, tmp_path, token=TOKEN)
+    yield {"api": double, "tmp_path": tmp_path, "check": check, "writes_in_check": writes_in_check,
+           "app_after_check": app_after_check, "first": first, "again": again}
+    double.stop()
+
+
 def argocd(api, tmp_path, *flags, tasks_from="main", token=None, env="dev", **variables):
     kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
     playbook = tmp_path / "argocd.yml"
@@ -56,24 +72,22 @@ def test_contract_application_tracks_the_env_overlay_with_automated_sync(api, tm
     assert crd_errors(app, reference_dir) == []
 
 
-def test_contract_project_is_scoped_to_the_app_namespaces_and_the_repo(api, tmp_path, reference_dir):
-    argocd(api, tmp_path)
-    project = api.get("appprojects", "kindling", "argocd")
+def test_contract_project_is_scoped_to_the_app_namespaces_and_the_repo(applied, reference_dir):
+    project = applied["api"].get("appprojects", "kindling", "argocd")
     assert project["spec"]["sourceRepos"] == [REPO]
     assert [d["namespace"] for d in project["spec"]["destinations"]] == ["app1-dev", "app1-qa", "app1-prod"]
     assert project["spec"]["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
     assert crd_errors(project, reference_dir) == []
 
 
-def test_contract_crd_validation_catches_a_wrong_field(api, tmp_path, reference_dir):
-    argocd(api, tmp_path)
-    app = api.get("applications", "app1-dev", "argocd")
+def test_contract_crd_validation_catches_a_wrong_field(applied, reference_dir):
+    app = json.loads(json.dumps(applied["api"].get("applications", "app1-dev", "argocd")))
     app["spec"]["syncPolicy"]["automated"]["selfheal"] = True
     assert any("selfheal" in e for e in crd_errors(app, reference_dir))
 
 
-def test_contract_repository_secret_from_the_environment_never_logged(api, tmp_path):
-    run = argocd(api, tmp_path, token=TOKEN)
+def test_contract_repository_secret_from_the_environment_never_logged(applied):
+    api, tmp_path, run = applied["api"], applied["tmp_path"], applied["first"]
     secret = api.get("secrets", "kindling-gitops-repository", "argocd")
     assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
     assert base64.b64decode(secret["data"]["password"]).decode() == TOKEN
@@ -95,14 +109,10 @@ def test_contract_no_token_means_no_secret(api, tmp_path):
     assert api.get("secrets", "kindling-gitops-repository", "argocd") is None
 
 
-def test_contract_second_run_changes_nothing_and_check_mode_writes_nothing(api, tmp_path):
-    check = argocd(api, tmp_path, "--check", token=TOKEN)
-    assert check.rc == 0 and api.get("applications", "app1-dev", "argocd") is None
-    assert [c for c in api.requests if c["method"] in ("POST", "PATCH", "PUT", "DELETE")
-            and "All" not in c["query"].get("dryRun", [])] == []
-    argocd(api, tmp_path, token=TOKEN)
-    again = argocd(api, tmp_path, token=TOKEN)
-    assert again.rc == 0 and again.stats["changed"] == 0
+def test_contract_second_run_changes_nothing_and_check_mode_writes_nothing(applied):
+    assert applied["check"].rc == 0 and applied["app_after_check"] is None and applied["writes_in_check"] == []
+    assert applied["first"].stats["changed"] > 0
+    assert applied["again"].rc == 0 and applied["again"].stats["changed"] == 0
 
 
 @pytest.mark.parametrize("url", ["/work/main/.work/gitops.git", "file:///srv/gitops.git",

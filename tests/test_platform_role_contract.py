@@ -25,6 +25,20 @@ def api():
     double.stop()
 
 
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """One install and its re-run, shared by the tests that only read what they did."""
+    double = KubeAPIDouble().start()
+    for plural in ("clusterissuers", "certificates"):
+        double.controller(plural, READY)
+    tmp_path = tmp_path_factory.mktemp("platform")
+    first = platform(double, tmp_path)
+    calls_after_first = len(installs(tmp_path))
+    again = platform(double, tmp_path)
+    yield {"api": double, "tmp_path": tmp_path, "first": first, "again": again, "installs": calls_after_first}
+    double.stop()
+
+
 def platform(api, tmp_path, *flags, fail=None, **variables):
     kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
     playbook = tmp_path / "platform.yml"
@@ -46,10 +60,10 @@ def releases(tmp_path):
     return json.loads(path.read_text())["releases"] if path.exists() else {}
 
 
-def test_contract_installs_pinned_charts_in_order_with_bounded_waits(api, tmp_path):
-    run = platform(api, tmp_path)
+def test_contract_installs_pinned_charts_in_order_with_bounded_waits(installed):
+    api, tmp_path, run = installed["api"], installed["tmp_path"], installed["first"]
     assert run.rc == 0, run.failure()
-    calls = installs(tmp_path)
+    calls = installs(tmp_path)[:installed["installs"]]
     assert [c["argv"][-1] for c in calls] == ["cert-manager", "traefik", "metrics-server", "kube-prometheus-stack",
                                               "argo-cd"]
     for call in calls:
@@ -75,8 +89,8 @@ def test_contract_installs_pinned_charts_in_order_with_bounded_waits(api, tmp_pa
     assert argo["configs"]["params"]["server.insecure"] is True and argo["redis-ha"]["enabled"] is False
 
 
-def test_contract_issuers_are_applied_and_waited_for(api, tmp_path):
-    platform(api, tmp_path)
+def test_contract_issuers_are_applied_and_waited_for(installed):
+    api = installed["api"]
     assert api.get("clusterissuers", "kindling-selfsigned")["spec"] == {"selfSigned": {}}
     assert api.get("clusterissuers", "kindling-ca")["spec"] == {"ca": {"secretName": "kindling-ca"}}
     ca = api.get("certificates", "kindling-ca", "cert-manager")["spec"]
@@ -92,11 +106,10 @@ def test_contract_issuer_never_ready_fails_within_the_bound(api, tmp_path):
     assert "Ready" in result["msg"] or "wait" in result["msg"].lower(), result["msg"]
 
 
-def test_contract_second_run_changes_nothing(api, tmp_path):
-    platform(api, tmp_path)
-    again = platform(api, tmp_path)
+def test_contract_second_run_changes_nothing(installed):
+    again = installed["again"]
     assert again.rc == 0 and again.stats["changed"] == 0, [n for n, r in again.results() if r.get("changed")]
-    assert len(installs(tmp_path)) == 5
+    assert installed["installs"] == 5 and len(installs(installed["tmp_path"])) == 5
 
 
 def test_contract_check_mode_installs_nothing(api, tmp_path):
@@ -140,3 +153,12 @@ def test_contract_helm_failure_stops_the_role(api, tmp_path):
     name, result = run.failure()
     assert "cert-manager" in name and "INSTALLATION FAILED: context deadline exceeded" in result["msg"]
     assert api.get("clusterissuers", "kindling-ca") is None
+
+
+def test_contract_absent_uninstalls_in_reverse_order(api, tmp_path):
+    platform(api, tmp_path)
+    run = platform(api, tmp_path, platform_state="absent")
+    assert run.rc == 0, run.failure()
+    uninstalls = [c["argv"][-1] for c in fake_calls(tmp_path, "helm") if "uninstall" in c["argv"]]
+    assert uninstalls == ["argo-cd", "kube-prometheus-stack", "metrics-server", "traefik", "cert-manager"]
+    assert releases(tmp_path) == {}
