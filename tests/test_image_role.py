@@ -124,7 +124,9 @@ class Result:
             for task in play["tasks"]:
                 host = task["hosts"].get("localhost", {})
                 if host.get("failed"):
-                    return task["task"]["name"], host.get("msg", "")
+                    # A looped task (the settings check) fails per item; its message is the failed items'.
+                    items = [item.get("msg", "") for item in host.get("results", []) if item.get("failed")]
+                    return task["task"]["name"], " ".join(items) or host.get("msg", "")
         return None
 
     def explain(self):
@@ -328,8 +330,9 @@ def test_credentials_never_reach_the_log_or_the_context(tmp_path, auth_registry,
 @pytest.mark.parametrize("field, value, expected", [
     ("image_repository", "Kindling/UPPER", "image_repository"),
     ("image_registry", "http://127.0.0.1:5000", "image_registry"),
-    ("image_version", "1.0.0+build.7", "version:"),
-    ("image_dockerfile", "Missing.Dockerfile", "dockerfile:"),
+    ("image_version", "1.0.0+build.7", "image_version:"),
+    ("image_dockerfile", "Missing.Dockerfile", "image_dockerfile:"),
+    ("image_registry_password", "only-a-password", "image_registry_password:"),
 ])
 def test_bad_input_fails_naming_the_field_and_writes_nothing(plain_run, field, value, expected):
     result = plain_run.run(**{field: value})
@@ -337,6 +340,8 @@ def test_bad_input_fails_naming_the_field_and_writes_nothing(plain_run, field, v
     _task, message = result.failure()
     assert expected in message, message
     assert "Traceback" not in result.stdout + result.stderr
+    if field == "image_registry_password":
+        assert value not in result.stdout + result.stderr
     assert plain_run.registry.catalog() == []
     assert plain_run.local_images() == []
 
