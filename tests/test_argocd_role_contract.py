@@ -104,9 +104,12 @@ def test_contract_repository_secret_from_the_environment_never_logged(applied):
     assert base64.b64encode(TOKEN.encode()).decode() not in verbose.stdout + verbose.stderr
 
 
-def test_contract_no_token_means_no_secret(api, tmp_path):
+def test_contract_no_token_means_no_secret_and_leaves_an_existing_one_alone(api, tmp_path):
     assert argocd(api, tmp_path).rc == 0
     assert api.get("secrets", "kindling-gitops-repository", "argocd") is None
+    argocd(api, tmp_path, token=TOKEN)
+    assert argocd(api, tmp_path).rc == 0
+    assert api.get("secrets", "kindling-gitops-repository", "argocd") is not None
 
 
 def test_contract_second_run_changes_nothing_and_check_mode_writes_nothing(applied):
