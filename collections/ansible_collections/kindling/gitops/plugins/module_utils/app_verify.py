@@ -4,7 +4,7 @@
 """Checks that prove a deployed app answers as expected, as data: one record per check.
 
 Used by the app_verify module; importable and testable without running Ansible. HTTP goes through
-ansible's open_url (proxy, CA and TLS handling identical to the other modules); metrics are parsed
+ansible's urls.Request (proxy, CA and TLS handling identical to the other modules); metrics are parsed
 with prometheus_client's own parser, never with regular expressions.
 """
 
@@ -21,7 +21,7 @@ import traceback
 import urllib.error
 from urllib.parse import urlsplit
 
-from ansible.module_utils.urls import open_url
+from ansible.module_utils.urls import Request, make_context
 
 try:
     from prometheus_client.parser import text_string_to_metric_families
@@ -184,12 +184,25 @@ def _reason_text(reason):
     return str(reason), True
 
 
+# One TLS context per (CA file, verification) for the whole run: building one loads the system's CA store,
+# which costs tens of milliseconds, more than the requests themselves.
+_TLS_CONTEXTS = {}
+
+
+def _tls_context(config):
+    key = (config["ca_path"], config["validate_certs"])
+    if key not in _TLS_CONTEXTS:
+        _TLS_CONTEXTS[key] = make_context(cafile=config["ca_path"], validate_certs=config["validate_certs"])
+    return _TLS_CONTEXTS[key]
+
+
 def fetch(url, config, timeout, headers=None):
     """GET url without following redirects; returns a Response for any HTTP status or raises FetchError."""
     try:
-        handle = open_url(url, method="GET", headers=headers or {}, timeout=timeout,
-                          validate_certs=config["validate_certs"], ca_path=config["ca_path"],
-                          follow_redirects="none", use_netrc=False, http_agent=USER_AGENT)
+        handle = Request().open("GET", url, headers=headers or {}, timeout=timeout,
+                                validate_certs=config["validate_certs"], ca_path=config["ca_path"],
+                                follow_redirects="none", use_netrc=False, http_agent=USER_AGENT,
+                                context=_tls_context(config))
         with handle:
             return Response(handle.status, handle.headers.get("Content-Type", ""),
                             handle.read().decode("utf-8", "replace"))

@@ -49,11 +49,11 @@ def test_failing_checks_fail_the_module_listing_them(app_url):
     ({"base_url": "http://127.0.0.1:8080", "latency_budget_ms": -1}, "latency_budget_ms"),
 ])
 def test_bad_option_fails_before_any_request(args, option):
-    with mock.patch.object(app_verify_utils, "open_url") as open_url:
+    with mock.patch.object(app_verify_utils, "Request") as request:
         output = run_module(app_verify, args, ModuleFail)
     assert output["option"] == option
     assert output["msg"].startswith(option + ": ")
-    open_url.assert_not_called()
+    request.assert_not_called()
 
 
 def test_unknown_check_is_refused_by_choices():
