@@ -77,6 +77,15 @@ def test_whole_run_then_a_second_run_changes_nothing(pipeline):
     after = pipeline.snapshot(without_volatile=True)
     for key in state:
         assert after[key] == state[key], f"the no-op run changed {key}"
+    # Nothing changed, so the release keeps its recorded verification instead of a new preview...
+    assert summary(second)["verification"].startswith("passed earlier, unchanged since")
+    assert "TASK [preview : Start the preview" not in second.stdout
+
+    # ...unless asked to check it again, which still changes nothing.
+    third = pipeline.run(kindling_reverify=True)
+    assert third.returncode == 0, third.stdout[-4000:]
+    assert third.recap["changed"] == 0, f"changed on the re-verifying run: {third.changed_tasks()}"
+    assert summary(third)["verification"].startswith("passed (report:")
 
 
 def test_check_diff_on_a_changed_app_changes_nothing_and_shows_the_change(pipeline):

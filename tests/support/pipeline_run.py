@@ -186,11 +186,13 @@ class PipelineRun:
             for pod in pods:
                 if pod.startswith(self.name_prefix):
                     subprocess.run(["podman", "pod", "rm", "-f", pod], capture_output=True)
-            images = subprocess.run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}"],
-                                    capture_output=True, text=True).stdout.split()
-            for image in images:
-                if image.startswith(self.registry.host + "/"):
-                    subprocess.run(["podman", "rmi", "-f", image], capture_output=True)
+            # The preview pulls by digest, so the images have no tag: remove them by ID.
+            images = subprocess.run(["podman", "images", "--format", "{{.Repository}} {{.ID}}"],
+                                    capture_output=True, text=True).stdout.splitlines()
+            for line in images:
+                repository, image_id = line.split()
+                if repository.startswith(self.registry.host + "/"):
+                    subprocess.run(["podman", "rmi", "-f", image_id], capture_output=True)
         for line in self.docker_images():
             repository, tag = line.split()[:2]
             subprocess.run(["docker", "image", "rm", "-f", f"{repository}:{tag}" if tag != "<none>" else line.split()[3]],
