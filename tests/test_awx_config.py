@@ -22,6 +22,12 @@ class _AnsibleVarsLoader(yaml.SafeLoader):
 _AnsibleVarsLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
 VARS = yaml.load((AWX / "vars" / "main.yml").read_text(), Loader=_AnsibleVarsLoader)
 PIPELINE_SPEC = yaml.safe_load((ROOT / "playbooks/vars/argument_specs.yml").read_text())["argument_specs"]["pipeline"]["options"]
+# What a survey may ask for: the playbooks' own variables and those of any role's entry point.
+DECLARED = dict(PIPELINE_SPEC)
+for _spec_path in sorted(ROOT.glob("roles/*/meta/argument_specs.yml")):
+    for _entry in yaml.safe_load(_spec_path.read_text())["argument_specs"].values():
+        for _name, _option in (_entry.get("options") or {}).items():
+            DECLARED.setdefault(_name, _option)
 
 # AWX's JobTemplateSurveySpec.ALLOWED_TYPES: question type -> Python type of its default.
 ALLOWED_TYPES = {"text": str, "textarea": str, "password": str, "multiplechoice": str, "multiselect": str,
@@ -113,12 +119,14 @@ def test_survey_is_accepted_by_awx_rules(path):
 def test_survey_asks_only_for_variables_the_playbooks_declare(path):
     """An answer must land in a declared variable, and a choice must be one the argument spec allows."""
     for question in yaml.safe_load(path.read_text())["spec"]:
-        option = PIPELINE_SPEC.get(question["variable"])
-        assert option is not None, f"{path.name}: {question['variable']} is not in playbooks/vars/argument_specs.yml"
+        option = DECLARED.get(question["variable"])
+        assert option is not None, f"{path.name}: {question['variable']} is declared in no argument spec"
         if "choices" in option and question["type"] == "multiplechoice":
             assert set(question["choices"]) <= set(option["choices"]), f"{path.name}: {question['variable']}"
         if question["type"] == "integer":
             assert option["type"] == "int", f"{path.name}: {question['variable']}"
+        if option.get("type") == "bool":
+            assert question["type"] == "multiplechoice" and set(question["choices"]) == {"true", "false"}, path.name
 
 
 def test_every_playbook_has_a_job_template_and_every_named_survey_exists():
