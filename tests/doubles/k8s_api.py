@@ -285,3 +285,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self):
         self._handle("DELETE")
+
+
+def main():
+    """Serve the double as its own process (molecule scenarios): writes a kubeconfig pointing at it, runs until killed."""
+    import argparse
+    import pathlib
+    import signal
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--kubeconfig", required=True, type=pathlib.Path)
+    parser.add_argument("--context", default="kind-kindling")
+    args = parser.parse_args()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    double = KubeAPIDouble().start()
+    double.write_kubeconfig(args.kubeconfig, args.context)
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    double.stop()
+
+
+if __name__ == "__main__":
+    main()
