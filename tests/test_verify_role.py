@@ -186,3 +186,35 @@ def test_direct_checks_through_a_port_forward_that_is_stopped_afterwards(tmp_pat
     # Stopped by pid at the end of the role: nothing listens on the forwarded port any more.
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", ports["app"]), timeout=1).close()
+
+
+def test_https_ingress_is_trusted_through_the_ca_secret(tmp_path, cluster):
+    """An https:// ingress URL: the CA comes from the kindling-ca Secret (k8s_info, no_log); without it, a TLS error."""
+    import base64
+    import subprocess
+    cert, key = tmp_path / "ca.crt", tmp_path / "ca.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=kindling-ca",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    cluster.put(pod("app1-5d9c7b8f6-abcde"))
+    cluster.put(pod("app1-5d9c7b8f6-fghij"))
+    secure = FaultyApp(None, VERSION, tls=(str(cert), str(key))).start()
+    try:
+        playbook, inventory, reports = write_project(tmp_path, secure, verify_direct=False, verify_attempts=1,
+                                                     verify_fail_on_error=False)
+        untrusted = run(tmp_path, playbook, inventory)
+        assert untrusted.rc == 0, untrusted.failure()
+        failed = json.loads((reports / "report.json").read_text())["failed"]
+        assert failed[0].startswith("ingress /health: TLS error: ") and "CERTIFICATE_VERIFY_FAILED" in failed[0]
+
+        cluster.put({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                     "metadata": {"name": "kindling-ca", "namespace": "cert-manager"},
+                     "data": {name: base64.b64encode(path.read_bytes()).decode()
+                              for name, path in (("ca.crt", cert), ("tls.crt", cert), ("tls.key", key))}})
+        trusted = run(tmp_path, playbook, inventory)
+    finally:
+        secure.stop()
+    assert trusted.rc == 0, trusted.failure()
+    assert json.loads((reports / "report.json").read_text())["failed"] == []
+    # The Secret's private key never reaches the output (the k8s_info task is no_log).
+    assert base64.b64encode(key.read_bytes()).decode()[:64] not in json.dumps(trusted.data) + trusted.stderr

@@ -7,6 +7,7 @@ real (routes, JSON, metric families), so a correct verifier fails exactly one ch
   health_500         GET /health answers 500 (everything else is untouched)
   slow_index         GET / answers after `delay` seconds
 """
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -53,13 +54,14 @@ class FaultyApp:
     version: str
     environment: str = "dev"
     delay: float = 0.6
+    tls: tuple | None = None  # (certificate file, key file): the app port answers HTTPS
     servers: list = field(default_factory=list)
     port: int = 0
     metrics_port: int = 0
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def metrics_url(self) -> str:
@@ -79,6 +81,10 @@ class FaultyApp:
         if self.variant == "slow_index":
             app = _slow(app, "/", self.delay)
         web = make_server("127.0.0.1", 0, app, _Server, handler_class=_Quiet)
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            web.socket = context.wrap_socket(web.socket, server_side=True)
         threading.Thread(target=web.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         exposition = serve_metrics(metrics, "127.0.0.1", 0)
         readiness.mark_ready()

@@ -20,6 +20,11 @@ options:
     description:
       - PEM file with the CA certificate(s) to trust for C(https://) URLs, for example the C(kindling-ca) ClusterIssuer's CA.
     type: path
+  ca_data:
+    description:
+      - PEM text of the CA certificate(s) to trust for C(https://) URLs, instead of O(ca_path); for example the
+        C(ca.crt) of the C(kindling-ca) Secret read with M(kubernetes.core.k8s_info). Mutually exclusive with O(ca_path).
+    type: str
   request_timeout:
     description:
       - Seconds one HTTP request may take before it counts as timed out (and is retried).

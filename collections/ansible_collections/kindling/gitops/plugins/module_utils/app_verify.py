@@ -41,6 +41,7 @@ LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 # RFC 1123 host names and IPv4 literals, optionally with a port: what an Ingress rule's host can be.
 HOST_HEADER = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")
 USER_AGENT = "kindling-app-verify"
+PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
 
 
 class OptionError(ValueError):
@@ -155,6 +156,12 @@ def build_config(params):
     ca_path = params.get("ca_path")
     if ca_path is not None and not os.path.isfile(ca_path):
         raise OptionError("ca_path", "%s is not a readable file" % ca_path)
+    ca_data = params.get("ca_data")
+    if ca_data is not None:
+        if ca_path is not None:
+            raise OptionError("ca_data", "give either ca_path or ca_data, not both")
+        if PEM_CERTIFICATE not in ca_data:
+            raise OptionError("ca_data", "is not a PEM certificate (no %r line)" % PEM_CERTIFICATE)
     return {
         "base_url": base_url,
         "metrics_url": metrics_url,
@@ -165,6 +172,7 @@ def build_config(params):
         "host_header": host_header,
         "validate_certs": bool(params.get("validate_certs", True)),
         "ca_path": ca_path,
+        "ca_data": ca_data,
         "attempts": attempts,
         "retry_delay": _positive("retry_delay", params.get("retry_delay", 1.0), allow_zero=True),
         "request_timeout": _positive("request_timeout", params.get("request_timeout", 5.0)),
@@ -190,9 +198,13 @@ _TLS_CONTEXTS = {}
 
 
 def _tls_context(config):
-    key = (config["ca_path"], config["validate_certs"])
+    key = (config["ca_path"], config.get("ca_data"), config["validate_certs"])
     if key not in _TLS_CONTEXTS:
-        _TLS_CONTEXTS[key] = make_context(cafile=config["ca_path"], validate_certs=config["validate_certs"])
+        if config.get("ca_data") and config["validate_certs"]:
+            # Only the given CA is trusted, as with ca_path.
+            _TLS_CONTEXTS[key] = ssl.create_default_context(cadata=config["ca_data"])
+        else:
+            _TLS_CONTEXTS[key] = make_context(cafile=config["ca_path"], validate_certs=config["validate_certs"])
     return _TLS_CONTEXTS[key]
 
 

@@ -191,6 +191,7 @@ def main():
                         default=list(app_verify.CHECK_NAMES)),
             validate_certs=dict(type="bool", default=True),
             ca_path=dict(type="path"),
+            ca_data=dict(type="str"),
             request_timeout=dict(type="float", default=5),
             attempts=dict(type="int", default=3),
             retry_delay=dict(type="float", default=1),

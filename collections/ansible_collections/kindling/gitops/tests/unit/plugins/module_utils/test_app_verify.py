@@ -113,6 +113,7 @@ def free_port():
     ({"checks": ["/healthz"]}, "checks"),
     ({"expected_version": " "}, "expected_version"),
     ({"ca_path": "/nonexistent/ca.pem"}, "ca_path"),
+    ({"ca_data": "not a certificate"}, "ca_data"),
 ])
 def test_bad_option_fails_naming_it(overrides, option):
     with pytest.raises(app_verify.OptionError) as error:
@@ -310,3 +311,5 @@ def test_tls_untrusted_certificate_fails_and_ca_path_trusts_it(tls_app):
     assert "CERTIFICATE_VERIFY_FAILED" in untrusted["failed"][0]
     assert app_verify.Verifier(config_for(base, checks=checks, ca_path=ca_file)).run()["ok"]
     assert app_verify.Verifier(config_for(base, checks=checks, validate_certs=False)).run()["ok"]
+    with open(ca_file) as pem:
+        assert app_verify.Verifier(config_for(base, checks=checks, ca_data=pem.read())).run()["ok"]
