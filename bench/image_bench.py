@@ -9,7 +9,9 @@ Measured on this machine, with the same local base image for both:
 Pip cannot reach PyPI from inside a container here, so the seed's `pip install` also reads a wheelhouse
 (PIP_INSTALL_ARGS="--no-index --find-links wheels"); the seed itself installed from PyPI.
 
-Usage: bench/image_bench.py [--repeat N] [--out bench/results/image.json]
+Also measured, as the floor of any playbook run here: ansible-playbook of an empty play (same inventory).
+Usage: bench/image_bench.py [--repeat N] [--noop-only] [--out bench/results/image.json]
+  --noop-only: only the no-op re-run and the floor (after one warm-up build), for a quick check.
 Needs: a Docker engine, docker-registry (Debian), the base image (scripts/services start), the project's .venv.
 Cleans up what it makes: its images (kindling-imagebench/*, kindling-imagebench-seed:*), registries, temp dirs.
 Dangling intermediate images of the --no-cache multi-stage builds stay (they cannot be told apart from
@@ -44,6 +46,12 @@ PLAYBOOK = """\
   vars_files: [{versions}]
   roles: [image]
 """
+FLOOR_PLAYBOOK = """\
+- name: Nothing, to measure ansible-playbook's own start-up here
+  hosts: localhost
+  gather_facts: false
+  tasks: []
+"""
 
 
 def sh(*args, **kwargs):
@@ -71,6 +79,8 @@ class RoleBench:
         shutil.copy(ROOT / "requirements.txt", self.checkout / "requirements.txt")
         self.playbook = work / "build.yml"
         self.playbook.write_text(PLAYBOOK.format(versions=ROOT / "versions.yml"))
+        self.floor_playbook = work / "floor.yml"
+        self.floor_playbook.write_text(FLOOR_PLAYBOOK)
         self.inventory = work / "hosts.yml"
         self.inventory.write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
                                   "      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n")
@@ -93,10 +103,13 @@ class RoleBench:
             raise SystemExit(f"image role failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
         return proc.stdout
 
+    def floor(self):
+        sh("ansible-playbook", "-i", str(self.inventory), str(self.floor_playbook), cwd=ROOT)
+
     def local_refs(self):
-        out = sh("docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}",
-                 f"{self.registry.host}/{self.repository}").stdout
-        return out.split()
+        """This bench's images under every registry it pushed to (each cold run has a fresh one)."""
+        out = sh("docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}").stdout
+        return [ref for ref in out.split() if ref.rsplit(":", 1)[0].endswith("/" + self.repository)]
 
     def remove_images(self):
         for ref in self.local_refs():
@@ -123,6 +136,7 @@ def docker_build(context, tag, *build_args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="repetitions per measurement (median reported)")
+    parser.add_argument("--noop-only", action="store_true", help="only the no-op re-run and the empty-play floor")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "image.json")
     args = parser.parse_args()
     if subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True).returncode != 0:
@@ -132,8 +146,9 @@ def main():
     role = RoleBench(work)
     seed_tag = f"kindling-imagebench-seed:{uuid.uuid4().hex[:10]}"
     ours_tag = f"kindling-imagebench-ours:{uuid.uuid4().hex[:10]}"
-    figures = {"cold_build_push": [], "noop_rerun": [], "app_change_pushed": [], "seed_docker_build": [],
-               "ours_docker_build": []}
+    figures = {"cold_build_push": [], "noop_rerun": [], "empty_play_floor": [], "app_change_pushed": [],
+               "seed_docker_build": [], "ours_docker_build": []}
+    sizes, seed_user, ours_user = {}, None, None
     try:
         # The seed pattern needs its own wheelhouse inside its context (COPY . . takes it along).
         seed = work / "seed"
@@ -142,45 +157,56 @@ def main():
            "--python-version", BASE_PYTHON, "-c", str(ROOT / "requirements.txt"), "-r", str(seed / "requirements.txt"),
            "-d", str(seed / "wheels"))
 
-        for n in range(args.repeat):
+        if args.noop_only:
             role.fresh_registry()
-            role.remove_images()
-            figures["cold_build_push"].append(timed(lambda: role.run(image_build_nocache=True)))
+            role.run()
+        else:
+            for n in range(args.repeat):
+                role.fresh_registry()
+                role.remove_images()
+                figures["cold_build_push"].append(timed(lambda: role.run(image_build_nocache=True)))
+        # Alternating, so both see the same load.
         for n in range(args.repeat + 2):
             figures["noop_rerun"].append(timed(role.run))
-        for n in range(args.repeat):
-            role.touch_app(n)
-            figures["app_change_pushed"].append(timed(role.run))
-
-        # Side by side: plain classic builds of both Dockerfiles on the same base, alternating.
-        for n in range(args.repeat):
-            figures["ours_docker_build"].append(docker_build(
-                role.context, ours_tag, f"BASE_IMAGE={BASE_IMAGE}", "VERSION=bench", "COMMIT=bench"))
-            figures["seed_docker_build"].append(docker_build(
-                seed, seed_tag, f"BASE_IMAGE={BASE_IMAGE}", "PIP_INSTALL_ARGS=--no-index --find-links wheels"))
-        sizes = {"base": image_size(BASE_IMAGE), "ours": image_size(ours_tag), "seed": image_size(seed_tag)}
-        seed_user = sh("docker", "image", "inspect", "--format", "{{.Config.User}}", seed_tag).stdout.strip() or "root"
-        ours_user = sh("docker", "image", "inspect", "--format", "{{.Config.User}}", ours_tag).stdout.strip() or "root"
+            figures["empty_play_floor"].append(timed(role.floor))
+        if not args.noop_only:
+            for n in range(args.repeat):
+                role.touch_app(n)
+                figures["app_change_pushed"].append(timed(role.run))
+            # Side by side: plain classic builds of both Dockerfiles on the same base, alternating.
+            for n in range(args.repeat):
+                figures["ours_docker_build"].append(docker_build(
+                    role.context, ours_tag, f"BASE_IMAGE={BASE_IMAGE}", "VERSION=bench", "COMMIT=bench"))
+                figures["seed_docker_build"].append(docker_build(
+                    seed, seed_tag, f"BASE_IMAGE={BASE_IMAGE}", "PIP_INSTALL_ARGS=--no-index --find-links wheels"))
+            sizes = {"base": image_size(BASE_IMAGE), "ours": image_size(ours_tag), "seed": image_size(seed_tag)}
+            seed_user = sh("docker", "image", "inspect", "--format", "{{.Config.User}}", seed_tag).stdout.strip() or "root"
+            ours_user = sh("docker", "image", "inspect", "--format", "{{.Config.User}}", ours_tag).stdout.strip() or "root"
     finally:
         role.close()
         for tag in (seed_tag, ours_tag):
             subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
-    medians = {name: round(statistics.median(values), 2) for name, values in figures.items()}
+    medians = {name: round(statistics.median(values), 2) for name, values in figures.items() if values}
     mb = {name: round(size / 1e6, 1) for name, size in sizes.items()}
     report = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_at_end": os.getloadavg(),
                     "docker": sh("docker", "version", "--format", "{{.Server.Version}}").stdout.strip(),
                     "base_image": BASE_IMAGE},
         "repeat": args.repeat, "seconds_median": medians,
-        "seconds_all": {k: [round(v, 2) for v in vs] for k, vs in figures.items()},
-        "size_mb": mb,
-        "added_above_base_mb": {"ours": round(mb["ours"] - mb["base"], 1), "seed": round(mb["seed"] - mb["base"], 1)},
-        "user": {"ours": ours_user, "seed": seed_user},
-        "targets": {"noop_rerun_le_5s": medians["noop_rerun"] <= 5.0,
-                    "ours_le_half_seed_size": sizes["ours"] <= sizes["seed"] / 2},
+        "seconds_all": {k: [round(v, 2) for v in vs] for k, vs in figures.items() if vs},
+        "targets": {"noop_rerun_le_5s": medians["noop_rerun"] <= 5.0},
     }
+    if sizes:
+        report.update({
+            "size_mb": mb,
+            "added_above_base_mb": {"ours": round(mb["ours"] - mb["base"], 1), "seed": round(mb["seed"] - mb["base"], 1)},
+            "user": {"ours": ours_user, "seed": seed_user},
+        })
+        report["targets"]["ours_le_half_seed_size"] = sizes["ours"] <= sizes["seed"] / 2
+        report["targets"]["ours_added_le_half_seed_added"] = (
+            sizes["ours"] - sizes["base"] <= (sizes["seed"] - sizes["base"]) / 2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
