@@ -99,7 +99,9 @@ class GitClone(object):
 def _check_paths(clone, paths):
     real = os.path.realpath(clone.path)
     for index, path in enumerate(paths):
-        if not path or os.path.isabs(path) or not os.path.realpath(os.path.join(real, path)).startswith(real + os.sep):
+        resolved = os.path.realpath(os.path.join(real, path)) if path else ""
+        # "." (the whole clone, the option's default) is inside it; "../x" and absolute paths are not.
+        if not path or os.path.isabs(path) or not (resolved == real or resolved.startswith(real + os.sep)):
             raise GitError("paths[%d]: %r must be a path inside the clone, relative to repo_path" % (index, path),
                            field="paths")
 

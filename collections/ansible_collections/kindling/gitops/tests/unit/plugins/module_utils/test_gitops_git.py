@@ -47,3 +47,18 @@ def test_rejections_that_a_rebase_can_fix_are_told_apart():
     assert gitops_git.REJECTED.search(" ! [rejected]        HEAD -> main (fetch first)")
     assert gitops_git.REJECTED.search(" ! [rejected] HEAD -> main (non-fast-forward)")
     assert not gitops_git.REJECTED.search(" ! [remote rejected] HEAD -> main (pre-receive hook declined)")
+
+
+def test_paths_must_stay_inside_the_clone_and_the_default_dot_does(tmp_path):
+    clone = gitops_git.GitClone(str(tmp_path), run=RecordingRun())
+    try:
+        gitops_git._check_paths(clone, [".", "apps/app1"])
+        for bad in ("..", "../outside", "/etc", ""):
+            try:
+                gitops_git._check_paths(clone, [bad])
+            except gitops_git.GitError as error:
+                assert "must be a path inside the clone" in str(error)
+            else:
+                raise AssertionError("%r was accepted" % bad)
+    finally:
+        clone.close()
