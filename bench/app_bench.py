@@ -7,9 +7,10 @@ Every candidate's server is pinned to one core and timed from start to its first
 summed VmRSS of each server's process tree after the load. CPU us/req (user + system time of the server's
 processes per request served) is the figure least moved by other load on the machine.
 Candidates:
-  app1      python -m app1 (what the image runs: gunicorn, one gthread worker, every route instrumented)
+  app1      python -m app1 (what the image runs: granian, one process, every route instrumented)
   seed      bench/seed/app.py (the two JSON routes on Flask's development server, no metrics)
-  sync, uwsgi, granian   app1 on other servers (--variants; uwsgi/granian only if installed),
+  gthread, uwsgi, granian-mp   app1 on other servers (--variants; uwsgi only if pyuwsgi is installed):
+            gunicorn with one gthread worker (app1's server before), uWSGI, granian with a worker process,
             only to show why the server was chosen
 Targets for app1: >= 4x seed req/s on / and /health, p99 <= 5 ms, RSS <= 64 MiB, ready <= 1 s.
 
@@ -52,7 +53,7 @@ def candidates(include_variants):
     }
     if include_variants:
         helper = str(ROOT / "bench" / "app_server_variants.py")
-        for variant, module in (("sync", "gunicorn"), ("uwsgi", "pyuwsgi"), ("granian", "granian")):
+        for variant, module in (("gthread", "gunicorn"), ("uwsgi", "pyuwsgi"), ("granian-mp", "granian")):
             if subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode != 0:
                 print(f"bench: {module} is not installed: variant {variant} left out (pip install {module})")
                 continue
@@ -198,13 +199,13 @@ def report(results, info):
     print(f"\nmachine: {info['cpu']}, {info['cores']} cores, {info['os']}, kernel {info['kernel']}, "
           f"Python {info['python']}")
     print(f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}, {CONNECTIONS} connections\n")
-    print(f"{'candidate':9} {'route':8} {'req/s':>8} {'x seed':>7} {'CPU us/req':>10} {'p50 ms':>7} "
+    print(f"{'candidate':10} {'route':8} {'req/s':>8} {'x seed':>7} {'CPU us/req':>10} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'RSS MiB':>8} {'ready s':>8}")
     for name, result in results.items():
         for route, figures in result["routes"].items():
             base = seed["routes"].get(route)
             ratio = f"{figures['rps'] / base['rps']:.2f}" if base and name != "seed" else "-"
-            print(f"{name:9} {route:8} {figures['rps']:>8.0f} {ratio:>7} {figures['cpu_us']:>10.0f} "
+            print(f"{name:10} {route:8} {figures['rps']:>8.0f} {ratio:>7} {figures['cpu_us']:>10.0f} "
                   f"{figures['p50_ms']:>7.2f} {figures['p99_ms']:>7.2f} {result['rss_mib']:>8.1f} "
                   f"{result['ready_s']:>8.3f}")
     app = results["app1"]

@@ -1,11 +1,11 @@
-"""The same instrumented app1 under other servers, only so bench/app_bench.py can show why gunicorn
-gthread was chosen (docs/app.md has the figures).
+"""The same instrumented app1 under other servers, only so bench/app_bench.py can show why granian with
+its worker as a thread was chosen (docs/app.md has the figures).
 
-    python bench/app_server_variants.py sync      # gunicorn, 1 sync worker (no keep-alive)
-    python bench/app_server_variants.py uwsgi     # uWSGI http-socket, 1 process (needs `pip install pyuwsgi`)
-    python bench/app_server_variants.py granian   # granian, 1 worker (needs `pip install granian`)
+    python bench/app_server_variants.py gthread     # gunicorn, 1 gthread worker x THREADS (app1's server before)
+    python bench/app_server_variants.py uwsgi       # uWSGI --http-socket, 1 process x THREADS (`pip install pyuwsgi`)
+    python bench/app_server_variants.py granian-mp  # granian's default on a GIL Python: 1 worker process
 
-Settings come from the environment exactly as for `python -m app1`.
+Settings come from the environment exactly as for `python -m app1`. No drain on SIGTERM: not needed to measure.
 """
 import os
 import sys
@@ -16,22 +16,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "app"))
 from app1 import logs  # noqa: E402
 from app1.metrics import Metrics, serve_metrics  # noqa: E402
 from app1.readiness import Readiness  # noqa: E402
-from app1.server import Server  # noqa: E402
 from app1.settings import from_environment  # noqa: E402
 from app1.web import create_app  # noqa: E402
 
-VARIANTS = ("sync", "uwsgi", "granian")
+VARIANTS = ("gthread", "uwsgi", "granian-mp")
 WORKER_FLAG = "APP1_BENCH_VARIANT_WORKER"
 
 
-class SyncServer(Server):
-    def load_config(self):
-        super().load_config()
-        self.cfg.set("worker_class", "sync")
-
-
 def ready_app(settings):
-    """The instrumented app, metrics served and marked ready (what Server does in its worker)."""
+    """The instrumented app, metrics served and marked ready (what app1.server.start_service does)."""
     readiness, metrics = Readiness(), Metrics()
     wsgi_app = create_app(settings, readiness, metrics)
     serve_metrics(metrics, settings.host, settings.metrics_port)
@@ -39,29 +32,45 @@ def ready_app(settings):
     return wsgi_app
 
 
+def run_gthread(settings):
+    from gunicorn.app.base import BaseApplication
+
+    class GthreadServer(BaseApplication):
+        def load_config(self):
+            for key, value in {"bind": [f"{settings.host}:{settings.port}"], "workers": 1, "worker_class": "gthread",
+                               "threads": settings.threads, "accesslog": None, "errorlog": "-",
+                               "control_socket_disable": True}.items():
+                self.cfg.set(key, value)
+
+        def load(self):  # in the worker: it owns the metrics it serves, as app1's own worker did
+            return ready_app(settings)
+
+    GthreadServer().run()
+
+
 def main(variant):
     settings = from_environment()
     logs.configure(settings.log_level)
-    if variant == "sync":
-        SyncServer(settings).run()
-        return
-    if variant in ("uwsgi", "granian"):
+    if variant == "gthread":
+        run_gthread(settings)
+    elif variant == "uwsgi":
         os.environ[WORKER_FLAG] = "1"
-    if variant == "uwsgi":
-        import pyuwsgi  # the server calls back into `application` below
-        sys.argv = ["uwsgi", "--http-socket", f"{settings.host}:{settings.port}", "--module", "app_server_variants",
-                    "--pythonpath", str(Path(__file__).resolve().parent), "--processes", "1", "--enable-threads",
-                    "--disable-logging", "--lazy-apps"]
-        pyuwsgi.run()
-    elif variant == "granian":
+        import pyuwsgi  # the server imports this module again and calls `application` below
+        # --http-socket: one request per connection; uWSGI's keep-alive socket (--http11-socket) holds a
+        # thread on each idle connection for its socket timeout, stalling other clients.
+        pyuwsgi.run(["--http-socket", f"{settings.host}:{settings.port}", "--module", "app_server_variants",
+                     "--pythonpath", str(Path(__file__).resolve().parent), "--threads", str(settings.threads),
+                     "--disable-logging", "--need-app"])
+    elif variant == "granian-mp":
+        os.environ[WORKER_FLAG] = "1"
         from granian import Granian
         Granian("app_server_variants:application", address=settings.host, port=settings.port, interface="wsgi",
-                workers=1, websockets=False).serve()
+                workers=1, blocking_threads=settings.threads, websockets=False).serve()
     else:
         sys.exit(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS)}")
 
 
-# uWSGI and granian import this module again in their worker and take `application` from it.
+# uWSGI and granian's worker process import this module again and take `application` from it.
 if os.environ.get(WORKER_FLAG) == "1":
     _settings = from_environment()
     logs.configure(_settings.log_level)

@@ -69,10 +69,10 @@ def handler(stream=None):
 
 
 def configure(level, stream=None):
-    """Route every logger (ours, gunicorn's, werkzeug's) to one JSON handler at `level`."""
+    """Route every logger (ours, granian's, werkzeug's) to one JSON handler at `level`."""
     root = logging.getLogger()
     root.handlers[:] = [handler(stream)]
     root.setLevel(level)
-    for name in ("gunicorn.error", "gunicorn.access", "werkzeug"):
+    for name in ("_granian", "werkzeug"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

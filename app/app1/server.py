@@ -1,101 +1,111 @@
-"""Production entry point: settings checked, then gunicorn serving the app with one worker.
+"""Production entry point: settings checked, then granian serving the app from this one process.
 
-One gthread worker (THREADS threads, keep-alive) per container, scale with replicas: the worker holds
-the metrics it serves on METRICS_PORT, so no multiprocess metrics directory is needed.
-SIGTERM: /ready answers 503 at once, requests keep being served for DRAIN_SECONDS (so load balancers
-stop sending), then the worker stops accepting, finishes what is in flight and exits; gunicorn kills it
-after DRAIN_SECONDS + SHUTDOWN_TIMEOUT at the latest.
+Why granian: its HTTP handling is native (Rust), so app1 needs about half the CPU per request it needed on
+gunicorn's pure-Python HTTP handling, with keep-alive handled by an event loop instead of by a thread per
+idle connection (uWSGI's threaded keep-alive stalls other clients); bench/app_bench.py and docs/app.md have
+the figures. One process: granian's worker runs as a thread of it (granian's own mode for free-threaded
+Pythons, see Server), so the request threads and the metrics server's thread share the metrics they serve
+and no multiprocess metrics directory is needed. Scale with replicas.
+SIGTERM: /ready answers 503 at once, requests keep being served for DRAIN_SECONDS (so load balancers stop
+sending), then granian stops accepting, finishes the requests in flight and the process exits 0; if that
+takes longer than SHUTDOWN_TIMEOUT the process exits anyway (code 1).
 """
 import logging
-import math
 import os
-import signal
 import sys
 import tempfile
 import threading
 
-from gunicorn.app.base import BaseApplication
-from gunicorn.glogging import Logger as GunicornLogger
+from granian.constants import Interfaces
+from granian.server.mt import MTServer
 
 from . import logs
 from .readiness import DRAINING, Readiness
 from .settings import APP_NAME, SettingsError, from_environment
 
 log = logging.getLogger("app1.server")
-# Chosen by bench/app_bench.py (docs/app.md has the figures).
-WORKER_CLASS = "gthread"
 
 
-class JsonLogger(GunicornLogger):
-    """gunicorn's own records (boot, worker exits) as JSON lines on stdout like ours."""
-
-    def setup(self, cfg):
-        super().setup(cfg)
-        for logger in (self.error_log, self.access_log):
-            logger.handlers[:] = [logs.handler()]
+class CannotListen(Exception):
+    """A port cannot be bound (in use, not permitted); the message names the variable."""
 
 
-class Server(BaseApplication):
-    def __init__(self, settings):
+class Server(MTServer):
+    """granian with its one worker as a thread of this process, and app1's drain on SIGTERM/SIGINT.
+
+    granian picks a worker process (MPServer) on Pythons with a GIL and worker threads (MTServer) only on
+    free-threaded ones. With one worker the GIL costs nothing (there is no second worker to share it with),
+    while a worker process would add a second interpreter (77-81 MiB in all against 44 MiB) and
+    separate the metrics from the process that serves them.
+    """
+
+    def __init__(self, settings, app, readiness):
+        super().__init__(
+            "app1:application",  # a name for granian's logs: the app itself comes from serve()'s loader
+            address=settings.host, port=settings.port, interface=Interfaces.WSGI, workers=1,
+            blocking_threads=settings.threads,  # the Python threads that run requests
+            websockets=False, log_level=settings.log_level.lower(),
+            log_access=False,  # app1.access logs every request with route, duration and request id
+        )
         self.settings = settings
-        self.readiness = None
-        self.metrics = None
-        super().__init__()
+        self.app = app
+        self.readiness = readiness
 
-    def load_config(self):
-        s = self.settings
-        options = {
-            "bind": [f"{s.host}:{s.port}"],
-            "workers": 1,
-            "worker_class": WORKER_CLASS,
-            "threads": s.threads,
-            "proc_name": APP_NAME,
-            "graceful_timeout": math.ceil(s.drain_seconds + s.shutdown_timeout),
-            "timeout": 30,
-            "accesslog": None,  # app1.access logs every request with route, duration and request id
-            "errorlog": "-",
-            "loglevel": s.log_level.lower(),
-            "logger_class": JsonLogger,
-            "control_socket_disable": True,  # no runtime control socket: nothing to write on a read-only root
-            "post_worker_init": self.post_worker_init,
-        }
-        for key, value in options.items():
-            self.cfg.set(key, value)
+    def _init_shared_socket(self):
+        try:
+            super()._init_shared_socket()
+        except RuntimeError as error:
+            # granian's failed bind: "Address already in use (os error 98)", plus a Rust backtrace when
+            # RUST_BACKTRACE is set: the first line says it all.
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise CannotListen(f"PORT: {self.bind_addr}:{self.bind_port}: {reason}") from None
 
-    def load(self):
-        # Runs in the worker: metrics and readiness belong to the process that serves requests, and the
-        # master, which only supervises, stays small without Flask and prometheus_client.
-        from . import web
-        from .metrics import Metrics
-        self.readiness = Readiness()
-        self.metrics = Metrics()
-        return web.create_app(self.settings, self.readiness, self.metrics)
+    def _check_gil(self):
+        # MTServer refuses Pythons with a GIL because several worker threads would share it; there is one.
+        pass
 
-    def post_worker_init(self, worker):
-        from .metrics import serve_metrics
-        serve_metrics(self.metrics, self.settings.host, self.settings.metrics_port)
-        signal.signal(signal.SIGTERM, lambda _signum, _frame: self.drain(worker))
-        self.readiness.mark_ready()
-        log.info("ready: app on %s:%s, metrics on %s:%s", self.settings.host, self.settings.port,
-                 self.settings.host, self.settings.metrics_port)
+    def run(self):
+        # AbstractServer's serve: MTServer's own only adds a warning that free-threaded Python is experimental
+        # (this one is not free-threaded) and refuses options app1 does not use (reloader, RSS limit).
+        super(MTServer, self).serve(target_loader=lambda: self.app, wrap_loader=False)
 
-    def drain(self, worker):
+    def signal_handler_interrupt(self, *args, **kwargs):
         if self.readiness.phase == DRAINING:
             return  # a second SIGTERM changes nothing
         self.readiness.drain()
         log.info("SIGTERM: /ready now 503, serving for %ss more, then finishing in-flight requests",
                  self.settings.drain_seconds)
-        timer = threading.Timer(self.settings.drain_seconds, self.stop_accepting, (worker,))
+        self._later(self.settings.drain_seconds, self.stop_accepting)
+
+    def stop_accepting(self):
+        log.info("draining done: accepting no new connections, finishing the requests in flight")
+        self._later(self.settings.shutdown_timeout, self.give_up)
+        super().signal_handler_interrupt()  # granian's graceful stop; serve() returns once it is done
+
+    def give_up(self):
+        log.error("requests still in flight after SHUTDOWN_TIMEOUT=%ss: exiting without them",
+                  self.settings.shutdown_timeout)
+        sys.stdout.flush()
+        os._exit(1)  # granian's worker thread cannot be killed on its own: the process ends
+
+    @staticmethod
+    def _later(seconds, action):
+        timer = threading.Timer(seconds, action)
         timer.daemon = True
         timer.start()
 
-    @staticmethod
-    def stop_accepting(worker):
-        worker.alive = False
-        try:
-            os.write(worker.PIPE[1], b".")  # wakes a worker blocked waiting for connections
-        except OSError:
-            pass
+
+def build(settings):
+    """The app with its metrics served and its readiness, in this process (what serve() then runs)."""
+    from . import web
+    from .metrics import Metrics, serve_metrics
+    readiness, metrics = Readiness(), Metrics()
+    app = web.create_app(settings, readiness, metrics)
+    try:
+        serve_metrics(metrics, settings.host, settings.metrics_port)
+    except OSError as error:
+        raise CannotListen(f"METRICS_PORT: {settings.host}:{settings.metrics_port}: {error.strerror}") from None
+    return app, readiness
 
 
 def main():
@@ -105,10 +115,22 @@ def main():
         print(f"{APP_NAME}: invalid setting: {error}", file=sys.stderr)
         return 2
     try:
-        tempfile.gettempdir()  # gunicorn's worker heartbeat file goes there
+        # The contract is a writable /tmp (Werkzeug spools large request bodies there): refused here with
+        # one line rather than failing a request later.
+        tempfile.gettempdir()
     except OSError:
         print(f"{APP_NAME}: no writable temporary directory: mount a tmpfs (or an emptyDir) on /tmp", file=sys.stderr)
         return 2
-    logs.configure(settings.log_level)
-    Server(settings).run()
+    try:
+        app, readiness = build(settings)
+        server = Server(settings, app, readiness)
+        # After granian's logging set-up (in Server()): its records (also those of its Rust side) then go to
+        # the JSON handler instead of its plain-text one.
+        logs.configure(settings.log_level)
+        server.on_startup(readiness.mark_ready)  # called once the socket is bound, before the worker starts
+        server.run()
+    except CannotListen as error:
+        print(f"{APP_NAME}: cannot listen on {error}", file=sys.stderr)
+        return 1
+    log.info("stopped")
     return 0

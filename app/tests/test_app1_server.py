@@ -59,6 +59,16 @@ def test_responses_and_logs_carry_the_request_id(start_server):
     assert all(record["level"] in {"INFO", "WARNING", "ERROR"} for record in server.log_records())
 
 
+def test_every_line_the_server_writes_is_a_json_record(start_server):
+    server = start_server()  # stdout and stderr into one file
+    get(server.url("/health"))
+    server.terminate_and_wait(timeout=30)
+    records = [json.loads(line) for line in server.stdout_path.read_text().splitlines()]
+    # granian's own records (start, worker, stop) are there too, in the same format.
+    assert {"_granian", "app1.server", "app1.access"} <= {record["logger"] for record in records}
+    assert all({"time", "level", "logger", "message"} <= record.keys() for record in records)
+
+
 def test_log_level_warning_silences_the_access_log(start_server):
     server = start_server(LOG_LEVEL="WARNING")
     get(server.url("/health"))

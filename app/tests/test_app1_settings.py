@@ -1,5 +1,6 @@
 """Settings from the environment: defaults, and bad values refused with one line naming the variable."""
 import os
+import socket
 import subprocess
 import sys
 
@@ -7,6 +8,7 @@ import pytest
 from app1_helpers import APP_DIR
 
 from app1.settings import Settings, SettingsError, from_environment
+from support.net import free_port
 
 
 def test_defaults_are_the_documented_ones():
@@ -55,3 +57,17 @@ def test_the_server_exits_non_zero_with_one_clear_line(variable, value):
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and variable in lines[0] and value in lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("variable", ["PORT", "METRICS_PORT"])
+def test_a_port_in_use_stops_the_start_with_one_line_naming_it(variable):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = {"PORT": str(free_port()), "METRICS_PORT": str(free_port()), variable: str(taken.getsockname()[1])}
+        env = dict(os.environ, PYTHONPATH=str(APP_DIR), HOST="127.0.0.1", **ports)
+        result = subprocess.run([sys.executable, "-m", "app1"], cwd=APP_DIR, env=env, capture_output=True,
+                                text=True, timeout=30)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and f"cannot listen on {variable}: 127.0.0.1:{ports[variable]}" in lines[0], lines
