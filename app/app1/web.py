@@ -16,6 +16,11 @@ error_log = logging.getLogger("app1.error")
 # A caller's X-Request-ID is echoed only when it is short and plain; anything else gets a fresh id.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 REQUEST_ID_KEY = "app1.request_id"
+# Routes whose answer never changes in a process's life (liveness, the app's identity): Flask answers the
+# first GET, its 200 is kept and later GETs are answered from memory, which saves Flask's own work (about a
+# third of a request's CPU) on the routes probes and load balancers call most. Metrics, access log and
+# request id are the same as for every route; other methods (HEAD, 405s) and errors still go through Flask.
+CONSTANT_ROUTES = ("/health", "/")
 
 
 class Instrumented:
@@ -29,6 +34,7 @@ class Instrumented:
         self.wsgi_app = wsgi_app
         self.url_map = url_map
         self.metrics = metrics
+        self.constant_responses = {}  # path in CONSTANT_ROUTES -> (status, headers, body), once Flask gave a 200
         self.access_log = AccessLog()
         self._static_routes = None
 
@@ -50,6 +56,24 @@ class Instrumented:
         except HTTPException:
             return UNMATCHED
 
+    def constant_response(self, path, environ):
+        kept = self.constant_responses.get(path)
+        if kept is not None:
+            return kept
+        answer = []
+
+        def keep(status, headers, exc_info=None):
+            answer[:] = [status, tuple(headers)]
+        body = self.wsgi_app(environ, keep)
+        try:
+            answer.append(b"".join(body))
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+        if answer[0].startswith("200 "):  # an error is answered once, never kept
+            self.constant_responses[path] = tuple(answer)
+        return tuple(answer)
+
     def __call__(self, environ, start_response):
         started = time.perf_counter()
         supplied = environ.get("HTTP_X_REQUEST_ID", "")
@@ -65,6 +89,11 @@ class Instrumented:
         in_flight = self.metrics.in_flight
         in_flight.inc()
         try:
+            path = environ.get("PATH_INFO")
+            if path in CONSTANT_ROUTES and environ.get("REQUEST_METHOD") == "GET":
+                status, headers, body = self.constant_response(path, environ)
+                start_with_request_id(status, list(headers))
+                return [body]
             return self.wsgi_app(environ, start_with_request_id)
         finally:
             in_flight.dec()

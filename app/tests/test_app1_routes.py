@@ -1,8 +1,11 @@
 """Every route and error path through Flask's test client, with the instrumentation in place."""
 import pytest
 from app1_helpers import log_lines
+from werkzeug.routing import Map, Rule
+from werkzeug.test import Client
 
 from app1.metrics import UNMATCHED
+from app1.web import CONSTANT_ROUTES, Instrumented
 
 
 def requests_served(metrics, method, endpoint, status):
@@ -21,6 +24,30 @@ def test_index_names_the_app_its_environment_and_version(client):
     assert response.status_code == 200
     assert response.get_json() == {"app": "app1", "environment": "qa", "version": "9.8.7"}
     assert list(response.get_json()) == ["app", "environment", "version"]
+
+
+@pytest.mark.parametrize("path", CONSTANT_ROUTES)
+def test_constant_routes_answer_from_memory_what_flask_answered_and_are_still_counted_and_logged(
+        client, service, log_stream, path):
+    _app, _readiness, metrics = service
+    first, second = client.get(path, headers={"X-Request-ID": "one"}), client.get(path, headers={"X-Request-ID": "two"})
+    assert (second.status, second.data) == (first.status, first.data)
+    assert [pair for pair in second.headers.items() if pair[0] != "X-Request-ID"] == \
+           [pair for pair in first.headers.items() if pair[0] != "X-Request-ID"]
+    assert (first.headers["X-Request-ID"], second.headers["X-Request-ID"]) == ("one", "two")
+    assert requests_served(metrics, "GET", path, 200) == 2
+    assert [line["request_id"] for line in log_lines(log_stream) if line.get("path") == path] == ["one", "two"]
+
+
+def test_a_constant_route_keeps_only_a_200(service):
+    _app, _readiness, metrics = service
+    answers = iter(["500 INTERNAL SERVER ERROR", "200 OK", "503 SERVICE UNAVAILABLE"])
+
+    def flaky(_environ, start_response):
+        start_response(next(answers), [("Content-Type", "application/json")])
+        return [b"{}"]
+    instrumented = Client(Instrumented(flaky, Map([Rule("/health")]), metrics))
+    assert [instrumented.get("/health").status_code for _ in range(3)] == [500, 200, 200]
 
 
 def test_index_defaults_to_development(log_stream):
