@@ -13,6 +13,7 @@ description:
     (Ingress, ServiceMonitor, PodDisruptionBudget, ...).
   - Renames the one Deployment to O(name) with one replica, and publishes its container ports listed in O(ports)
     as C(hostPort) on C(hostIP) (127.0.0.1 by default), so the preview answers on loopback only.
+  - Sets the environment variables in O(env) on every container of the Deployment (replacing a value the overlay sets).
   - Fails naming the problem when the overlay has no Deployment, more than one, or lacks a port in O(ports).
 author:
   - kindling.gitops maintainers (@kindling)
@@ -34,6 +35,10 @@ options:
     description: Host address the ports are bound to.
     type: str
     default: 127.0.0.1
+  env:
+    description: Environment variables to set on every container, for example C({DRAIN_SECONDS: "0"}).
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -68,7 +73,7 @@ def _host_port(option, value):
     return port
 
 
-def podman_preview(manifests, name, ports, host_ip="127.0.0.1"):
+def podman_preview(manifests, name, ports, host_ip="127.0.0.1", env=None):
     if not isinstance(manifests, list) or not all(isinstance(m, dict) or m is None for m in manifests):
         raise AnsibleFilterError("podman_preview: the input must be a list of manifests (dicts)")
     if not isinstance(ports, dict) or not ports:
@@ -84,8 +89,13 @@ def podman_preview(manifests, name, ports, host_ip="127.0.0.1"):
     spec = deployment.setdefault("spec", {})
     # One replica: more would all claim the same host ports.
     spec["replicas"] = 1
+    if env is not None and not isinstance(env, dict):
+        raise AnsibleFilterError("podman_preview: env must map variable names to values, e.g. {DRAIN_SECONDS: '0'}")
     published = set()
     for container in spec.get("template", {}).get("spec", {}).get("containers") or []:
+        if env:
+            kept_env = [item for item in container.get("env") or [] if item.get("name") not in env]
+            container["env"] = kept_env + [{"name": str(key), "value": str(value)} for key, value in sorted(env.items())]
         for port in container.get("ports") or []:
             host_port = wanted.get(port.get("containerPort"))
             if host_port is not None:

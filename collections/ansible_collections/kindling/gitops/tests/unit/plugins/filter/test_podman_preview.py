@@ -52,3 +52,16 @@ def test_keeps_playable_kinds_renames_and_binds_loopback_ports():
 def test_unusable_input_fails_naming_the_problem(manifests, ports, message):
     with pytest.raises(AnsibleFilterError, match=message.replace("[", r"\[").replace("]", r"\]")):
         podman_preview(manifests, name="p", ports=ports)
+
+
+def test_env_is_set_on_every_container_replacing_the_overlays_value():
+    rendered = copy.deepcopy(RENDERED)
+    container = rendered[2]["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [{"name": "DRAIN_SECONDS", "value": "2"}, {"name": "LOG_LEVEL", "value": "INFO"}]
+    out = podman_preview(rendered, name="p", ports={8080: 18080}, env={"DRAIN_SECONDS": 0})
+    assert out[2]["spec"]["template"]["spec"]["containers"][0]["env"] == [
+        {"name": "LOG_LEVEL", "value": "INFO"}, {"name": "DRAIN_SECONDS", "value": "0"}]
+    without = podman_preview(rendered, name="p", ports={8080: 18080})
+    assert without[2]["spec"]["template"]["spec"]["containers"][0]["env"] == container["env"]
+    with pytest.raises(AnsibleFilterError, match="env must map"):
+        podman_preview(rendered, name="p", ports={8080: 18080}, env=["DRAIN_SECONDS=0"])
