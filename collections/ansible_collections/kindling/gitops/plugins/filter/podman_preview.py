@@ -36,7 +36,7 @@ options:
     type: str
     default: 127.0.0.1
   env:
-    description: Environment variables to set on every container, for example C({DRAIN_SECONDS: "0"}).
+    description: 'Environment variables to set on every container, for example C({DRAIN_SECONDS: "0"}).'
     type: dict
     default: {}
 """
