@@ -24,7 +24,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -32,16 +31,13 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from support.net import free_port  # noqa: E402
+
 ROUTES = ("/health", "/", "/metrics")
 TARGETS = {"ratio": 4.0, "p99_ms": 5.0, "rss_mib": 64.0, "ready_s": 1.0}
 CONNECTIONS = 10
 SERVER_CORE, LOAD_CORE = "0", "1"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def candidates(include_variants):

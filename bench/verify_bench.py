@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,15 +25,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "collections"))
+sys.path.insert(0, str(ROOT / "tests"))
+from support.net import free_port  # noqa: E402
 from ansible_collections.kindling.gitops.plugins.module_utils import app_verify  # noqa: E402
 
 GOALS = {"ratio": 3.0, "verify_ms": 50.0}
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_ready(url, timeout=30.0):
