@@ -14,20 +14,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "app"))
 
 from app1 import logs  # noqa: E402
-from app1.metrics import Metrics, serve_metrics  # noqa: E402
-from app1.readiness import Readiness  # noqa: E402
+from app1.server import build  # noqa: E402
 from app1.settings import from_environment  # noqa: E402
-from app1.web import create_app  # noqa: E402
 
 VARIANTS = ("gthread", "uwsgi", "granian-mp")
 WORKER_FLAG = "APP1_BENCH_VARIANT_WORKER"
 
 
 def ready_app(settings):
-    """The instrumented app, metrics served and marked ready (what app1.server.start_service does)."""
-    readiness, metrics = Readiness(), Metrics()
-    wsgi_app = create_app(settings, readiness, metrics)
-    serve_metrics(metrics, settings.host, settings.metrics_port)
+    """The instrumented app with its metrics served (app1.server.build), marked ready."""
+    wsgi_app, readiness = build(settings)
     readiness.mark_ready()
     return wsgi_app
 

@@ -3,12 +3,12 @@
 Label values never come from the raw request: `endpoint` is the matched route template (or
 UNMATCHED), `method` is one of HTTP_METHODS (or "other"), `http_status` is a status code.
 """
-import threading
-import time
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+import gzip
+from urllib.parse import parse_qs
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, make_wsgi_app
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client.exposition import choose_encoder, generate_latest, gzip_accepted
+from prometheus_client.utils import floatToGoString
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "<unmatched>"
@@ -38,6 +38,13 @@ class Metrics:
         self._children = {}
         self.build_info = Gauge("app_build_info", "Always 1; labels say what is running.",
                                 ("version", "environment", "commit"), registry=self.registry)
+        # What /metrics shows, in registration order (the order prometheus_client's own rendering uses).
+        self.families = (self.requests, self.latency, self.in_flight, self.build_info)
+
+    def unregister(self, family):
+        """Take a metric out of the exposition (the registry and the text format alike)."""
+        self.registry.unregister(family)
+        self.families = tuple(known for known in self.families if known is not family)
 
     def set_build_info(self, version, environment, commit):
         self.build_info.labels(version, environment, commit).set(1)
@@ -53,40 +60,100 @@ class Metrics:
         children[0].inc()
         children[1].observe(seconds)
 
-    def wsgi_app(self):
-        """The /metrics exposition, itself counted like every other route."""
-        exposition = make_wsgi_app(self.registry)
 
-        def instrumented(environ, start_response):
-            started = time.perf_counter()
-            status_holder = []
+class TextFormat:
+    """The Prometheus text format (0.0.4), read straight from the metric objects.
 
-            def recording_start_response(status, headers, exc_info=None):
-                status_holder.append(status.split(" ", 1)[0])
-                return start_response(status, headers, exc_info)
+    Byte for byte what prometheus_client.generate_latest renders (app/tests/test_app1_metrics.py compares
+    the two over many states), at a fraction of its CPU: generate_latest builds, validates and escapes
+    every sample on every scrape (about 0.7 ms for this registry), which made /metrics the slow route
+    under load. Here each series' name-and-labels prefix is built once and kept (label values are
+    bounded, so the cache is too) and a scrape only formats the values.
+    It reads the metric objects' children, values and buckets, which prometheus_client does not document:
+    the version is pinned (requirements.txt) and the comparison test fails on any difference.
+    """
 
-            self.in_flight.inc()
-            try:
-                return exposition(environ, recording_start_response)
-            finally:
-                self.in_flight.dec()
-                endpoint = METRICS_ENDPOINT if environ.get("PATH_INFO") == METRICS_ENDPOINT else UNMATCHED
-                self.observe(environ.get("REQUEST_METHOD", ""), endpoint, status_holder[0] if status_holder else "500",
-                             time.perf_counter() - started)
-        return instrumented
+    TYPES = frozenset({"counter", "gauge", "histogram"})
+
+    def __init__(self):
+        self._headers = {}  # metric name -> "# HELP ...\n# TYPE ...\n"
+        self._prefixes = {}  # (metric name, label values) -> sample-line prefixes of that series
+
+    def render(self, families):
+        lines = []
+        append = lines.append
+        for family in families:
+            append(self._header(family))
+            if family._labelnames:
+                with family._lock:
+                    children = list(family._metrics.items())
+            else:
+                children = (((), family),)
+            for label_values, child in children:
+                prefixes = self._series(family, label_values)
+                if family._type == "histogram":
+                    cumulative = 0.0
+                    for prefix, bucket in zip(prefixes, child._buckets):
+                        cumulative += bucket.get()
+                        append(f"{prefix}{floatToGoString(cumulative)}\n")
+                    append(f"{prefixes[-2]}{floatToGoString(cumulative)}\n")
+                    append(f"{prefixes[-1]}{floatToGoString(child._sum.get())}\n")
+                else:
+                    append(f"{prefixes[0]}{floatToGoString(child._value.get())}\n")
+        return "".join(lines).encode()
+
+    def _header(self, family):
+        header = self._headers.get(family._name)
+        if header is None:
+            name = family._name + "_total" if family._type == "counter" else family._name
+            documentation = family._documentation.replace("\\", r"\\").replace("\n", r"\n")
+            header = self._headers[family._name] = f"# HELP {name} {documentation}\n# TYPE {name} {family._type}\n"
+        return header
+
+    def _series(self, family, label_values):
+        key = (family._name, label_values)
+        prefixes = self._prefixes.get(key)
+        if prefixes is None:
+            labels = tuple(zip(family._labelnames, label_values))
+            name = family._name
+            if family._type == "histogram":
+                prefixes = [_sample_prefix(f"{name}_bucket", (*labels, ("le", floatToGoString(bound))))
+                            for bound in family._upper_bounds]
+                prefixes += [_sample_prefix(f"{name}_count", labels), _sample_prefix(f"{name}_sum", labels)]
+            else:
+                prefixes = [_sample_prefix(name + "_total" if family._type == "counter" else name, labels)]
+            prefixes = self._prefixes[key] = tuple(prefixes)
+        return prefixes
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+def _sample_prefix(name, labels):
+    if not labels:
+        return f"{name} "
+    pairs = ",".join(f'{label}="{_escape_label_value(value)}"' for label, value in sorted(labels))
+    return f"{name}{{{pairs}}} "
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *_args):  # scrapes are counted in metrics, not logged
-        pass
+def _escape_label_value(value):
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
 
 
-def serve_metrics(metrics, host, port):
-    """Serve /metrics on host:port from a daemon thread; returns the server (its .server_port is the real port)."""
-    server = make_server(host, port, metrics.wsgi_app(), _ThreadingServer, handler_class=_QuietHandler)
-    threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True).start()
-    return server
+class Exposition:
+    """What a scrape gets: the text format by default, or what its Accept header asks for, gzipped on request."""
+
+    def __init__(self, metrics):
+        self.metrics = metrics
+        self.text_format = TextFormat()
+
+    def render(self, accept, accept_encoding, query=""):
+        """(content type, content encoding or None, body)."""
+        encoder, content_type = choose_encoder(accept)
+        names = parse_qs(query).get("name[]")
+        if names:  # a filtered scrape (`name[]=...`), rare: prometheus_client renders it
+            body = encoder(self.metrics.registry.restricted_registry(names))
+        elif encoder is generate_latest:
+            body = self.text_format.render(self.metrics.families)
+        else:  # OpenMetrics or a newer text format, as negotiated by prometheus_client
+            body = encoder(self.metrics.registry)
+        if gzip_accepted(accept_encoding):
+            return content_type, "gzip", gzip.compress(body, compresslevel=6)
+        return content_type, None, body

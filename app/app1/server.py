@@ -98,7 +98,8 @@ class Server(MTServer):
 def build(settings):
     """The app with its metrics served and its readiness, in this process (what serve() then runs)."""
     from . import web
-    from .metrics import Metrics, serve_metrics
+    from .metrics import Metrics
+    from .metrics_server import serve_metrics
     readiness, metrics = Readiness(), Metrics()
     app = web.create_app(settings, readiness, metrics)
     try:

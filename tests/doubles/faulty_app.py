@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from app1.metrics import Metrics, serve_metrics
+from app1.metrics import Metrics
+from app1.metrics_server import serve_metrics
 from app1.readiness import Readiness
 from app1.settings import Settings
 from app1.web import create_app
@@ -74,7 +75,7 @@ class FaultyApp:
         settings = Settings(host="127.0.0.1", port=0, metrics_port=0, environment=self.environment, version=version)
         metrics, readiness = Metrics(), Readiness()
         if self.variant == "missing_metric":
-            metrics.registry.unregister(metrics.requests)
+            metrics.unregister(metrics.requests)
         app = create_app(settings, readiness, metrics)
         if self.variant == "health_500":
             app = _health_500(app)
