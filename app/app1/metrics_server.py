@@ -6,9 +6,12 @@ was 193 ms. A thread per kept-alive connection (http.server) still had a 4-10 ms
 the GIL to each other in no particular order on the one core. One event loop answers in arrival order
 (p99 1.3 ms at 8,500 scrapes/s; figures in docs/app.md).
 It speaks the part of HTTP/1.x a scraper uses: GET or HEAD of /metrics, a request head of at most
-MAX_HEAD_BYTES, keep-alive by the HTTP/1.0 and 1.1 rules. A request with a body is answered and its
-connection closed (the body is never read); anything unparsable gets a 400 and a closed connection.
-Every request is counted in app_request_count / app_request_latency_seconds like the app's routes.
+MAX_HEAD_BYTES ending in CRLF CRLF (as every HTTP client sends it), keep-alive by the HTTP/1.0 and 1.1
+rules. A request with a body is answered and its connection closed (the body is read only to be thrown
+away, for at most LINGER_SECONDS, so that closing does not reset the answer); an unparsable head gets a
+400 and a closed connection. Every request is counted in app_request_count and
+app_request_latency_seconds like the app's routes, but not in app_requests_in_flight, which is about the
+app port (a scrape would otherwise always read itself there).
 """
 import asyncio
 import json
@@ -24,6 +27,7 @@ log = logging.getLogger("app1.metrics")
 # Longer than the usual 60 s scrape interval, so a scraper's connection is reused rather than reopened.
 IDLE_SECONDS = 75
 MAX_HEAD_BYTES = 16 * 1024
+LINGER_SECONDS = 2
 # The kernel's default queue for this socket would be the listen(5) of socketserver: a burst beyond it
 # is dropped and retried only after the client's SYN timeout (200 ms to 1 s).
 BACKLOG = 128
@@ -35,7 +39,8 @@ class Request:
     """A parsed request head; ValueError for anything that is not HTTP/1.0 or 1.1."""
 
     def __init__(self, head):
-        request_line, *header_lines = head.decode("latin-1").split("\r\n")
+        # Empty lines before a request line are to be ignored (RFC 9112, 2.2).
+        request_line, *header_lines = head.decode("latin-1").lstrip("\r\n").split("\r\n")
         parts = request_line.split(" ")
         if len(parts) != 3 or parts[2] not in ("HTTP/1.0", "HTTP/1.1") or not parts[0].isalpha():
             raise ValueError(f"not an HTTP/1.x request line: {request_line[:80]!r}")
@@ -56,12 +61,12 @@ class Request:
 
     @property
     def keep_alive(self):
-        connection = self.headers.get("connection", "").lower()
+        options = {option.strip() for option in self.headers.get("connection", "").lower().split(",")}
         if self.has_body:
             return False
         if self.version == "HTTP/1.1":
-            return connection != "close"
-        return connection == "keep-alive"
+            return "close" not in options
+        return "keep-alive" in options
 
 
 class MetricsServer:
@@ -74,16 +79,17 @@ class MetricsServer:
         self.socket = socket.create_server((host, port), family=family, backlog=BACKLOG)
         self.server_port = self.socket.getsockname()[1]
         self._loop = asyncio.new_event_loop()
+        # Listening before the thread starts, so shutdown() can never come before it.
+        self._listener = self._loop.run_until_complete(
+            asyncio.start_server(self._connection, sock=self.socket, limit=MAX_HEAD_BYTES))
         self._thread = threading.Thread(target=self._serve, name="metrics-server", daemon=True)
         self._thread.start()
 
     def _serve(self):
         asyncio.set_event_loop(self._loop)
-        listener = self._loop.run_until_complete(
-            asyncio.start_server(self._connection, sock=self.socket, limit=MAX_HEAD_BYTES))
         self._loop.run_forever()
         # shutdown(): stop listening, end the open connections, then the loop.
-        listener.close()
+        self._listener.close()
         connections = asyncio.all_tasks(self._loop)
         for connection in connections:
             connection.cancel()
@@ -107,34 +113,53 @@ class MetricsServer:
                 except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
                     return  # closed by the scraper, or idle too long
                 except asyncio.LimitOverrunError:
-                    writer.write(self._answer_unparsable(f"request head over {MAX_HEAD_BYTES} bytes"))
+                    await self._close_after(reader, writer, self._answer_unparsable(
+                        f"request head over {MAX_HEAD_BYTES} bytes"))
                     return
+                if not head.strip(b"\r\n"):
+                    continue  # only empty lines: there is no request yet
                 try:
                     request = Request(head)
                 except ValueError as error:
-                    writer.write(self._answer_unparsable(str(error)))
+                    await self._close_after(reader, writer, self._answer_unparsable(str(error)))
+                    return
+                if not request.keep_alive:
+                    await self._close_after(reader, writer, self.answer(request))
                     return
                 writer.write(self.answer(request))
-                await writer.drain()
-                if not request.keep_alive:
-                    return
-        except ConnectionError:
-            pass  # the scraper went away mid-answer
+                # A scraper that sends but never reads cannot hold the connection for ever.
+                await asyncio.wait_for(writer.drain(), IDLE_SECONDS)
+        except (ConnectionError, TimeoutError):
+            pass  # the scraper went away, or stopped reading, mid-answer
         except asyncio.CancelledError:
             pass  # shutdown(): ended here, because asyncio's streams (3.11) log a connection task that ends cancelled
         finally:
             writer.close()
+
+    @staticmethod
+    async def _close_after(reader, writer, response):
+        """Send the last answer, then read whatever the client still sends (a body this server never
+        reads) until it closes or LINGER_SECONDS pass: closing a socket with unread data would make the
+        kernel reset the connection, and the client could lose the answer with it."""
+        writer.write(response)
+        if writer.can_write_eof():
+            writer.write_eof()
+        await asyncio.wait_for(writer.drain(), LINGER_SECONDS)
+        try:
+            async with asyncio.timeout(LINGER_SECONDS):
+                while await reader.read(64 * 1024):
+                    pass
+        except TimeoutError:
+            pass
 
     def answer(self, request):
         """The whole response (head and body) to one request, counted and timed."""
         started = time.perf_counter()
         endpoint = METRICS_ENDPOINT if request.path == METRICS_ENDPOINT else UNMATCHED
         status = 500
-        self.metrics.in_flight.inc()
         try:
             status, headers, body = self._respond(request, endpoint)
         finally:
-            self.metrics.in_flight.dec()
             self.metrics.observe(request.method, endpoint, status, time.perf_counter() - started)
         if not request.keep_alive:
             headers["Connection"] = "close"

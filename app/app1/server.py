@@ -35,7 +35,7 @@ class Server(MTServer):
 
     granian picks a worker process (MPServer) on Pythons with a GIL and worker threads (MTServer) only on
     free-threaded ones. With one worker the GIL costs nothing (there is no second worker to share it with),
-    while a worker process would add a second interpreter (77-81 MiB in all against 44 MiB) and
+    while a worker process would add a second interpreter (66-81 MiB in all against 42-44 MiB) and
     separate the metrics from the process that serves them.
     """
 
