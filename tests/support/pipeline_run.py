@@ -105,7 +105,7 @@ class PipelineRun:
             "preview_name": self.name_prefix,
             "preview_ports": {"app": self.preview_port, "metrics": self.preview_metrics_port},
             "verify_direct_url": f"http://127.0.0.1:{self.preview_port}",
-            "verify_direct_metrics_url": f"http://127.0.0.1:{self.preview_metrics_port}",
+            "verify_direct_metrics_url": f"http://127.0.0.1:{self.preview_metrics_port}/metrics",
         }
 
     def run(self, *args: str, playbook: str = "playbooks/site.yml", **extra) -> RunResult:
