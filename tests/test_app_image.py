@@ -157,7 +157,9 @@ def test_read_only_non_root_container_serves_every_endpoint_and_turns_healthy(ap
     families = {family.name: family for family in text_string_to_metric_families(metrics_body.decode())}
     build_info = families["app_build_info"].samples[0].labels
     assert build_info == {"version": app_image["version"], "environment": "qa", "commit": app_image["commit"]}
-    assert any(sample.labels.get("endpoint") == "/" for sample in families["app_request_count"].samples)
+    index_requests = [sample.value for sample in families["app_request_count"].samples
+                      if sample.labels == {"method": "GET", "endpoint": "/", "http_status": "200"}]
+    assert index_requests == [1.0]  # the one GET / above
 
     # No shell in the image: the checks run in its own interpreter.
     assert docker("exec", container["name"], "python3", "-c", "import os; print(os.getuid())").stdout.strip() == "10001"
@@ -165,8 +167,9 @@ def test_read_only_non_root_container_serves_every_endpoint_and_turns_healthy(ap
                            "try: open('/opt/app1/x', 'w')\nexcept OSError as e: print('denied', e.errno)").stdout
     assert write_attempt.strip() == "denied 30"  # EROFS: the root filesystem itself is read-only
     assert docker("diff", container["name"]).stdout.strip() == ""
-    log_text = docker("logs", container["name"]).stdout
-    logged = [json.loads(line) for line in log_text.splitlines() if line.startswith("{")]
+    logs = docker("logs", container["name"])
+    assert logs.stderr == ""  # everything goes to stdout, as JSON
+    logged = [json.loads(line) for line in logs.stdout.splitlines()]
     assert any(record.get("path") == "/missing" and record.get("status") == 404 for record in logged)
 
 
