@@ -3,9 +3,10 @@
 
 Every candidate's server is pinned to one core and timed from start to its first 200 on /ready
 (seed: /health). Then, in rounds, wrk pinned to the other core (10 connections) loads /health, / and
-/metrics of each candidate in turn; the median round's req/s, p50 and p99 are reported. RSS is the
-summed VmRSS of each server's process tree after the load. CPU us/req (user + system time of the server's
-processes per request served) is the figure least moved by other load on the machine.
+/metrics (with Prometheus 3's Accept and Accept-Encoding headers) of each candidate in turn; the
+median round's req/s, p50 and p99 are reported. RSS is the summed VmRSS of each server's process tree
+after the load. CPU us/req (user + system time of the server's processes per request served) is the
+figure least moved by other load on the machine.
 Candidates:
   app1      python -m app1 (what the image runs: granian, one process, every route instrumented)
   seed      bench/seed/app.py (the two JSON routes on Flask's development server, no metrics)
@@ -35,6 +36,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.net import free_port  # noqa: E402
 
 ROUTES = ("/health", "/", "/metrics")
+# /metrics is loaded the way Prometheus 3 scrapes it: OpenMetrics preferred, gzip accepted.
+SCRAPE_HEADERS = ("Accept: application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,"
+                  "application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;"
+                  "q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+                  "Accept-Encoding: gzip")
 TARGETS = {"ratio": 4.0, "p99_ms": 5.0, "rss_mib": 64.0, "ready_s": 1.0}
 CONNECTIONS = 10
 SERVER_CORE, LOAD_CORE = "0", "1"
@@ -113,7 +119,9 @@ def tree_cpu_seconds(pid):
 
 
 def wrk(url, duration):
-    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", url]
+    headers = SCRAPE_HEADERS if url.endswith("/metrics") else ()
+    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency",
+               *(argument for header in headers for argument in ("-H", header)), url]
     out = subprocess.run(command,
                          capture_output=True, text=True, check=True).stdout
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))

@@ -4,7 +4,7 @@ Why not prometheus_client's own server (wsgiref, what app1 used first): HTTP/1.0
 handshake per scrape and a listen backlog of 5; under bench/app_bench.py's 10-connection load its p99
 was 193 ms. A thread per kept-alive connection (http.server) still had a 4-10 ms p99: the threads hand
 the GIL to each other in no particular order on the one core. One event loop answers in arrival order
-(p99 1.3 ms at 8,500 scrapes/s; figures in docs/app.md).
+(p99 3.2 ms at 5,300 Prometheus-style scrapes/s, OpenMetrics gzipped; figures in docs/app.md).
 It speaks the part of HTTP/1.x a scraper uses: GET or HEAD of /metrics, a request head of at most
 MAX_HEAD_BYTES ending in CRLF CRLF (as every HTTP client sends it), keep-alive by the HTTP/1.0 and 1.1
 rules. A request with a body is answered and its connection closed (the body is read only to be thrown
