@@ -179,6 +179,6 @@ class Exposition:
         else:
             body = encoder(self.metrics.registry)
         if gzip_accepted(accept_encoding):
-            # Level 1: a tenth of the default's CPU for a body 6% larger (776 against 732 bytes here).
+            # Level 1: half the CPU of levels 6-9 (22 against 47 us here), a body 6% larger (776 against 732 B).
             return content_type, "gzip", gzip.compress(body, compresslevel=1)
         return content_type, None, body
