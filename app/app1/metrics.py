@@ -74,16 +74,15 @@ class TextFormat:
     the version is pinned (requirements.txt) and the comparison tests fail on any difference.
     """
 
-    def __init__(self, openmetrics=False):
-        self.openmetrics = openmetrics
-        self._headers = {}  # metric name -> "# HELP ...\n# TYPE ...\n"
-        self._prefixes = {}  # (metric name, label values) -> sample-line prefixes of that series
+    def __init__(self):
+        self._headers = {}  # (metric name, openmetrics) -> "# HELP ...\n# TYPE ...\n"
+        self._prefixes = {}  # (metric name, label values) -> sample-line prefixes of that series (both formats)
 
-    def render(self, families):
+    def render(self, families, openmetrics=False):
         lines = []
         append = lines.append
         for family in families:
-            append(self._header(family))
+            append(self._header(family, openmetrics))
             if family._labelnames:
                 with family._lock:
                     children = list(family._metrics.items())
@@ -100,19 +99,18 @@ class TextFormat:
                     append(f"{prefixes[-1]}{floatToGoString(child._sum.get())}\n")
                 else:
                     append(f"{prefixes[0]}{floatToGoString(child._value.get())}\n")
-        if self.openmetrics:
+        if openmetrics:
             append("# EOF\n")
         return "".join(lines).encode()
 
-    def _header(self, family):
-        header = self._headers.get(family._name)
+    def _header(self, family, openmetrics):
+        header = self._headers.get((family._name, openmetrics))
         if header is None:
-            if self.openmetrics:
-                name, documentation = family._name, _escape_label_value(family._documentation)
-            else:
-                name = family._name + "_total" if family._type == "counter" else family._name
-                documentation = family._documentation.replace("\\", r"\\").replace("\n", r"\n")
-            header = self._headers[family._name] = f"# HELP {name} {documentation}\n# TYPE {name} {family._type}\n"
+            # OpenMetrics names the counter family without its sample's _total and escapes quotes in HELP too.
+            name = family._name if openmetrics else _sample_name(family)
+            documentation = _escape(family._documentation, quotes=openmetrics)
+            header = f"# HELP {name} {documentation}\n# TYPE {name} {family._type}\n"
+            self._headers[(family._name, openmetrics)] = header
         return header
 
     def _series(self, family, label_values):
@@ -126,20 +124,25 @@ class TextFormat:
                             for bound in family._upper_bounds]
                 prefixes += [_sample_prefix(f"{name}_count", labels), _sample_prefix(f"{name}_sum", labels)]
             else:
-                prefixes = [_sample_prefix(name + "_total" if family._type == "counter" else name, labels)]
+                prefixes = [_sample_prefix(_sample_name(family), labels)]
             prefixes = self._prefixes[key] = tuple(prefixes)
         return prefixes
+
+
+def _sample_name(family):
+    return family._name + "_total" if family._type == "counter" else family._name
 
 
 def _sample_prefix(name, labels):
     if not labels:
         return f"{name} "
-    pairs = ",".join(f'{label}="{_escape_label_value(value)}"' for label, value in sorted(labels))
+    pairs = ",".join(f'{label}="{_escape(value)}"' for label, value in sorted(labels))
     return f"{name}{{{pairs}}} "
 
 
-def _escape_label_value(value):
-    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
+def _escape(text, quotes=True):
+    escaped = text.replace("\\", r"\\").replace("\n", r"\n")
+    return escaped.replace('"', r'\"') if quotes else escaped
 
 
 class Exposition:
@@ -162,20 +165,20 @@ class Exposition:
 
     def __init__(self, metrics):
         self.metrics = metrics
-        renderers = {False: TextFormat(), True: TextFormat(openmetrics=True)}
+        self.text_format = TextFormat()
         # Keyed by the content type prometheus_client answers each of them with, so its negotiation decides.
-        self.fast_formats = {choose_encoder(accept)[1]: renderers[openmetrics]
+        self.fast_formats = {choose_encoder(accept)[1]: openmetrics
                              for accept, openmetrics in self.FAST_ACCEPTS.items()}
 
     def render(self, accept, accept_encoding, query=""):
         """(content type, content encoding or None, body)."""
         encoder, content_type = choose_encoder(accept)
         names = parse_qs(query).get("name[]")
-        fast = self.fast_formats.get(content_type)
+        openmetrics = self.fast_formats.get(content_type)
         if names:  # a filtered scrape (`name[]=...`), rare
             body = encoder(self.metrics.registry.restricted_registry(names))
-        elif fast is not None:
-            body = fast.render(self.metrics.families)
+        elif openmetrics is not None:
+            body = self.text_format.render(self.metrics.families, openmetrics)
         else:
             body = encoder(self.metrics.registry)
         if gzip_accepted(accept_encoding):

@@ -122,7 +122,7 @@ def test_an_unregistered_family_leaves_both_renderings():
     metrics.observe("GET", "/", 200, 0.01)
     metrics.unregister(metrics.requests)
     assert b"app_request_count" not in TextFormat().render(metrics.families)
-    assert b"app_request_count" not in TextFormat(openmetrics=True).render(metrics.families)
+    assert b"app_request_count" not in TextFormat().render(metrics.families, openmetrics=True)
     assert_same_as_prometheus_client(metrics)
 
 
