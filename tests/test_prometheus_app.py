@@ -1,0 +1,330 @@
+"""The app's alerts and scrape on a real Prometheus (Debian's `prometheus` and `promtool`, 2.42).
+
+The PrometheusRule and ServiceMonitor come from the gitops role's real overlay (rendered once for dev with
+`kubectl kustomize`). `promtool check rules` and `promtool test rules` run on the rule as rendered; the unit tests
+are tests/prometheus/app1-rules.test.yml. A real Prometheus scrapes the real app (python -m app1 on loopback) with
+the scrape job prometheus-operator would generate from the rendered ServiceMonitor (tests/doubles/prometheus_operator.py).
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+import yaml
+
+from gitops_support import ROOT, run_role
+from doubles.prometheus_operator import endpoints_targets, service_monitor_scrape_config
+from support.net import free_port, wait_for_port
+
+TESTS_DIR = ROOT / "tests" / "prometheus"
+APP_DIR = ROOT / "app"
+SERIES = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\{(?P<labels>.*)\}$', re.S)
+LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(?:,|$)')
+
+# The exporters' own label names, as their pinned versions document or build them. Once scraped, the series also
+# carry the target labels named below (their ServiceMonitors have honorLabels: true, so these win over the
+# target's namespace/pod/container).
+# kube-state-metrics v2.20.0 (chart 8.4.0 in kube-prometheus-stack 88.5.3), docs/metrics/workload/pod-metrics.md.
+KSM_LABELS = {"kube_pod_container_status_restarts_total": {"container", "namespace", "pod", "uid"},
+              "kube_pod_container_resource_limits": {"resource", "unit", "container", "pod", "namespace", "node", "uid"}}
+# kube-prometheus-stack 88.5.3: the kube-state-metrics ServiceMonitor (jobLabel app.kubernetes.io/name, port http).
+KSM_TARGET = {"job", "instance", "endpoint", "service"}
+# cAdvisor as the kubelet serves it: kubernetes pkg/kubelet/server/server.go containerPrometheusLabelsFunc (id, name,
+# image, pod, namespace, container; blank when missing) plus the metric's own (cpu for container_cpu_usage_seconds_total).
+CADVISOR_LABELS = {"container_cpu_usage_seconds_total": {"container", "id", "image", "name", "namespace", "pod", "cpu"},
+                   "container_memory_working_set_bytes": {"container", "id", "image", "name", "namespace", "pod"}}
+# kube-prometheus-stack 88.5.3 templates/exporters/kubelet/servicemonitor.yaml: job from k8s-app=kubelet, endpoint
+# https-metrics, node from the Endpoints' Node target, metrics_path from cAdvisorRelabelings.
+KUBELET_TARGET = {"job", "instance", "endpoint", "service", "node", "metrics_path"}
+
+
+def parse_series(text):
+    """'name{a="b", ...}' (as promtool input_series) -> (name, {label: value})."""
+    match = SERIES.match(" ".join(text.split()))
+    assert match, f"not a series selector: {text}"
+    labels = dict(LABEL.findall(match["labels"]))
+    return match["name"], labels
+
+
+@pytest.fixture(scope="module")
+def overlay(tmp_path_factory):
+    """The dev overlay as the gitops role writes it, rendered by kubectl kustomize: {(kind, name): object}."""
+    facts, _out = run_role(tmp_path_factory.mktemp("alerts-role"), "dev")
+    out = subprocess.run(["kubectl", "kustomize", facts["overlay_path"]], check=True, capture_output=True,
+                         text=True).stdout
+    return {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(out) if o}
+
+
+@pytest.fixture(scope="module")
+def rule(overlay):
+    [rule] = [o for (kind, _name), o in overlay.items() if kind == "PrometheusRule"]
+    return rule
+
+
+@pytest.fixture(scope="module")
+def unit_tests(rule):
+    """tests/prometheus/<app>-rules.test.yml, parsed."""
+    path = TESTS_DIR / f"{rule['metadata']['name']}-rules.test.yml"
+    assert path.is_file(), f"no promtool unit tests for the rendered rule {rule['metadata']['name']}: {path}"
+    return path, yaml.safe_load(path.read_text())
+
+
+def binary(name):
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed (Debian: apt-get install prometheus; scripts/services installs it)")
+    return path
+
+
+@pytest.fixture
+def rules_dir(tmp_path, rule, unit_tests):
+    """The rendered rule's spec.groups as a rules file next to a copy of the unit tests (which name it)."""
+    path, tests = unit_tests
+    [rules_file] = tests["rule_files"]
+    (tmp_path / rules_file).write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}, sort_keys=False))
+    shutil.copy(path, tmp_path / path.name)
+    return tmp_path, rules_file, path.name
+
+
+def alerts_of(rule):
+    return [r["alert"] for group in rule["spec"]["groups"] for r in group["rules"] if "alert" in r]
+
+
+def test_the_rendered_rule_passes_promtool_check(rules_dir, rule):
+    promtool = binary("promtool")
+    directory, rules_file, _tests = rules_dir
+    result = subprocess.run([promtool, "check", "rules", rules_file], cwd=directory, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    count = sum(len(group["rules"]) for group in rule["spec"]["groups"])
+    assert f"SUCCESS: {count} rules found" in result.stdout, result.stdout
+
+
+def test_the_rule_alerts_on_the_app_down_restarting_and_near_its_limits(rule):
+    """The alerts of the original pipeline's rules, on the series that exist (docs/gitops.md, Alerts)."""
+    rules = {r["alert"]: r for group in rule["spec"]["groups"] for r in group["rules"]}
+    job = rule["metadata"]["name"]
+    prefix = job.capitalize()  # Jinja's capitalize, as the template names them
+    assert f'up{{job="{job}"}} == 0' in rules[prefix + "Down"]["expr"]
+    assert f'absent(up{{job="{job}"}})' in rules[prefix + "Absent"]["expr"]
+    assert "kube_pod_container_status_restarts_total" in rules[prefix + "Restarting"]["expr"]
+    for alert, usage, resource in (("CPUNearLimit", "container_cpu_usage_seconds_total", "cpu"),
+                                   ("MemoryNearLimit", "container_memory_working_set_bytes", "memory")):
+        expr = rules[prefix + alert]["expr"]
+        assert usage in expr and f'resource="{resource}"' in expr, expr
+
+
+def test_every_alert_has_a_firing_and_a_quiet_unit_test(rule, unit_tests):
+    _path, tests = unit_tests
+    cases = [case for group in tests["tests"] for case in group.get("alert_rule_test", [])]
+    alerts = alerts_of(rule)
+    firing, quiet = set(), set()
+    for group in tests["tests"]:  # quiet: an input on which the alert never fires (not only while it is pending)
+        for alert in {case["alertname"] for case in group.get("alert_rule_test", [])}:
+            expected = [case.get("exp_alerts") for case in group["alert_rule_test"] if case["alertname"] == alert]
+            (firing if any(expected) else quiet).add(alert)
+    assert set(alerts) <= firing, f"alerts without a case where they fire: {sorted(set(alerts) - firing)}"
+    assert set(alerts) <= quiet, f"alerts without a case where they must not fire: {sorted(set(alerts) - quiet)}"
+    assert {case["alertname"] for case in cases} <= set(alerts), "unit tests of alerts the rule does not have"
+    for case in cases:
+        for alert in case.get("exp_alerts") or []:
+            assert alert.get("exp_labels", {}).get("severity") and alert.get("exp_annotations", {}).get("summary"), (
+                f"{case['alertname']} at {case['eval_time']}: expect its labels and annotations, not only that it fires")
+
+
+def test_promtool_unit_tests_pass_on_the_rendered_rule(rules_dir):
+    promtool = binary("promtool")
+    directory, _rules_file, tests_file = rules_dir
+    result = subprocess.run([promtool, "test", "rules", tests_file], cwd=directory, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout, result.stdout
+
+
+def test_platform_series_in_the_unit_tests_carry_the_exporters_labels(unit_tests):
+    """kube-state-metrics and cAdvisor series in the unit tests: exactly the label names they are stored with."""
+    _path, tests = unit_tests
+    seen = set()
+    for group in tests["tests"]:
+        for item in group["input_series"]:
+            name, labels = parse_series(item["series"])
+            if name in KSM_LABELS:
+                expected = KSM_LABELS[name] | KSM_TARGET
+                assert labels.get("job") == "kube-state-metrics", item["series"]
+            elif name in CADVISOR_LABELS:
+                expected = CADVISOR_LABELS[name] | KUBELET_TARGET
+                assert labels.get("job") == "kubelet" and labels.get("metrics_path") == "/metrics/cadvisor", item
+            else:
+                continue
+            seen.add(name)
+            assert set(labels) == expected, (f"{name}: labels {sorted(set(labels) ^ expected)} differ from what the "
+                                             f"exporter and its ServiceMonitor give it")
+    assert seen == set(KSM_LABELS) | set(CADVISOR_LABELS), f"platform series never used: {sorted(seen)}"
+
+
+# ---- a real Prometheus scrapes the real app ----
+
+def required_metrics():
+    """verify_required_metrics as Ansible evaluates the verify role's defaults for dev (version from app/VERSION)."""
+    return _ansible_value("verify_required_metrics", ROOT / "roles" / "verify" / "defaults" / "main.yml")
+
+
+def _ansible_value(name, vars_file):
+    import tempfile
+    with tempfile.TemporaryDirectory() as scratch:
+        playbook = os.path.join(scratch, "value.yml")
+        out = os.path.join(scratch, "value.json")
+        with open(playbook, "w") as handle:
+            yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "vars_files": [str(vars_file)],
+                             "tasks": [{"ansible.builtin.copy": {"content": "{{ %s | to_json }}" % name, "dest": out,
+                                                                 "mode": "0600"}}]}], handle)
+        process = subprocess.run(["ansible-playbook", "-i", str(ROOT / "inventories" / "dev"), playbook], cwd=ROOT,
+                                 capture_output=True, text=True, timeout=120,
+                                 env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg")))
+        assert process.returncode == 0, process.stdout + process.stderr
+        with open(out) as handle:
+            return json.load(handle)
+
+
+def _get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def query(base, promql):
+    answer = _get(f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": promql}))
+    assert answer["status"] == "success", answer
+    return answer["data"]["result"]
+
+
+def _stop(process):
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def app_process(tmp_path, overlay):
+    """app1 as its image runs it (python -m app1) on free loopback ports, with the overlay ConfigMap's settings."""
+    [config] = [o for (kind, _n), o in overlay.items() if kind == "ConfigMap"]
+    port, metrics_port = free_port(), free_port()
+    env = dict(os.environ, **{k: v for k, v in config["data"].items() if k not in ("PORT", "METRICS_PORT")},
+               PYTHONPATH=str(APP_DIR), HOST="127.0.0.1", PORT=str(port), METRICS_PORT=str(metrics_port))
+    log = open(tmp_path / "app.log", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "app1"], env=env, stdout=log, stderr=log)
+    try:
+        wait_for_port(port, timeout=30)
+        wait_for_port(metrics_port, timeout=30)
+        # One request, so the request counter and histogram have series (a family without samples stores nothing).
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            assert response.status == 200
+        # In the pod the app listens on the ConfigMap's PORT / METRICS_PORT; here on the free ports.
+        yield {int(config["data"]["PORT"]): port, int(config["data"]["METRICS_PORT"]): metrics_port}
+    finally:
+        _stop(process)
+        log.close()
+
+
+@pytest.fixture
+def prometheus(tmp_path, overlay, app_process):
+    """A real Prometheus with the scrape job the operator would generate, over the targets Kubernetes SD would find."""
+    binary_path = binary("prometheus")
+    [monitor] = [o for (kind, _n), o in overlay.items() if kind == "ServiceMonitor"]
+    job = service_monitor_scrape_config(monitor)
+    job["static_configs"] = endpoints_targets(monitor, overlay[("Service", monitor["metadata"]["name"])],
+                                              overlay[("Deployment", monitor["metadata"]["name"])],
+                                              local_ports=app_process, closed_port=free_port())
+    assert job["static_configs"], "service discovery finds no target: the Service selects no pod of the Deployment"
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump({"scrape_configs": [job]}, sort_keys=False))
+    port = free_port()
+    log = open(tmp_path / "prometheus.log", "wb")
+    process = subprocess.Popen([binary_path, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                                f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/-/ready", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("Prometheus did not become ready: " + (tmp_path / "prometheus.log").read_text())
+            time.sleep(0.2)
+        yield base, monitor, job
+    finally:
+        _stop(process)
+        log.close()
+
+
+def _seconds(duration):
+    return sum(int(n) * {"s": 1, "m": 60, "h": 3600}[unit] for n, unit in re.findall(r"(\d+)([smh])", duration))
+
+
+def test_a_real_prometheus_scrapes_the_real_app_as_the_service_monitor_says(prometheus, overlay, unit_tests):
+    base, monitor, job = prometheus
+    [container] = overlay[("Deployment", monitor["metadata"]["name"])]["spec"]["template"]["spec"]["containers"]
+    endpoint = monitor["spec"]["endpoints"][0]
+    service = monitor["metadata"]["name"]  # the Service the ServiceMonitor selects has the app's name
+    # The first scrape comes within one interval (Prometheus spreads targets over it); allow one more and some slack.
+    deadline = time.monotonic() + 2 * _seconds(endpoint["interval"]) + 15
+    while True:
+        targets = _get(f"{base}/api/v1/targets")["data"]
+        active = [t for t in targets["activeTargets"] if t["scrapePool"] == job["job_name"]]
+        if active and all(t["health"] != "unknown" for t in active):
+            break
+        assert time.monotonic() < deadline, f"no scrape within the deadline: {targets}"
+        time.sleep(1)
+    assert len(active) == 1, f"the ServiceMonitor's port must select exactly the metrics port: {active}"
+    [target] = active
+    assert target["health"] == "up", target
+    labels = target["labels"]
+    assert labels["job"] == service and labels["endpoint"] == endpoint["port"], labels
+    assert labels["namespace"] == monitor["metadata"]["namespace"] and labels["service"] == service, labels
+    assert labels["container"] == container["name"] and labels["pod"].startswith(service + "-"), labels
+    assert urllib.parse.urlsplit(target["scrapeUrl"]).path == endpoint["path"], target
+    assert target["scrapeInterval"] == endpoint["interval"], target
+    # The Service's other port (http) was discovered and dropped by the operator's port-name keep.
+    assert any(t["discoveredLabels"].get("__meta_kubernetes_endpoint_port_name") == "http"
+               for t in targets["droppedTargets"]), targets["droppedTargets"]
+
+    assert [r["value"][1] for r in query(base, f'up{{job="{service}"}}')] == ["1"]
+    for item in required_metrics():
+        item = {"name": item, "labels": {}} if isinstance(item, str) else item
+        # A family or its samples, as the verify check reads them (counter _total, histogram _bucket/_count/_sum).
+        matchers = [f'__name__=~"{item["name"]}(_total|_bucket|_count|_sum)?"', f'job="{service}"']
+        matchers += [f'{k}="{v}"' for k, v in (item.get("labels") or {}).items()]
+        assert query(base, "{" + ", ".join(matchers) + "}"), f"Prometheus stored no series for {item}"
+
+    # The unit tests' app series are named and labelled exactly as this Prometheus stored the real app's.
+    stored = _get(f"{base}/api/v1/series?" + urllib.parse.urlencode({"match[]": f'{{job="{service}"}}'}))["data"]
+    shapes = {(s["__name__"], frozenset(s)) for s in stored}
+    buckets = {s["le"] for s in stored if s["__name__"].endswith("_bucket")}
+    _path, tests = unit_tests
+    checked = set()
+    for group in tests["tests"]:
+        for item in group["input_series"]:
+            name, series_labels = parse_series(item["series"])
+            if series_labels.get("job") != service:
+                continue
+            shape = (name, frozenset(series_labels) | {"__name__"})
+            assert shape in shapes, (f"unit-test series {name} {sorted(series_labels)} is not what Prometheus stores "
+                                     f"from the app: {sorted((n, sorted(ls)) for n, ls in shapes if n == name)}")
+            if name.endswith("_bucket"):
+                assert series_labels["le"] in buckets, f"le={series_labels['le']} is not one of the app's {buckets}"
+            checked.add(name)
+    assert {"up", "app_request_count_total", "app_request_latency_seconds_bucket", "app_requests_in_flight",
+            "app_build_info"} <= checked, checked
