@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -168,6 +169,72 @@ def test_platform_series_in_the_unit_tests_carry_the_exporters_labels(unit_tests
     assert seen == set(KSM_LABELS) | set(CADVISOR_LABELS), f"platform series never used: {sorted(seen)}"
 
 
+# ---- the operator's scrape job and Kubernetes SD, as tests/doubles/prometheus_operator.py models them ----
+
+MONITOR = {"metadata": {"name": "web", "namespace": "web-dev"},
+           "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "web"}},
+                    "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}]}}
+SERVICE = {"metadata": {"name": "web", "namespace": "web-dev", "labels": {"app.kubernetes.io/name": "web"}},
+           "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"},
+                                                          {"name": "metrics", "port": 9090, "targetPort": "metrics"}]}}
+DEPLOYMENT = {"metadata": {"name": "web"}, "spec": {"template": {
+    "metadata": {"labels": {"app": "web"}},
+    "spec": {"containers": [{"name": "web", "ports": [{"name": "http", "containerPort": 8080},
+                                                      {"name": "metrics", "containerPort": 9090}]}]}}}}
+
+
+def _copy(obj):
+    return json.loads(json.dumps(obj))
+
+
+@pytest.mark.parametrize("path, value, field", [
+    (("spec", "namespaceSelector"), {"any": True}, "spec.namespaceSelector"),
+    (("spec", "endpoints", 0, "relabelings"), [], "spec.endpoints[0].relabelings"),
+    (("spec", "selector", "matchExpressions"), [], "spec.selector"),
+])
+def test_the_operator_model_refuses_what_it_does_not_model(path, value, field):
+    monitor = _copy(MONITOR)
+    node = monitor
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(AssertionError, match=re.escape(field)):
+        service_monitor_scrape_config(monitor)
+
+
+def test_the_operator_model_sets_job_endpoint_and_keeps_by_port_name_and_selector():
+    job = service_monitor_scrape_config(_copy(MONITOR))
+    assert job["job_name"] == "serviceMonitor/web-dev/web/0" and job["honor_labels"] is False
+    assert (job["scrape_interval"], job["metrics_path"]) == ("30s", "/metrics")
+    keeps = [r for r in job["relabel_configs"] if r.get("action") == "keep"]
+    assert [k["regex"] for k in keeps] == ["(web);true", "metrics"], keeps
+    assert {"source_labels": ["__meta_kubernetes_service_name"], "target_label": "job",
+            "replacement": "${1}"} in job["relabel_configs"]
+    assert job["relabel_configs"][-1] == {"target_label": "endpoint", "replacement": "metrics"}
+
+
+def test_service_discovery_finds_a_target_per_service_port_and_none_when_nothing_matches():
+    ports = {8080: 18080, 9090: 19090}
+    groups = endpoints_targets(MONITOR, SERVICE, DEPLOYMENT, ports, closed_port=1)
+    assert [(g["targets"], g["labels"]["__meta_kubernetes_endpoint_port_name"]) for g in groups] == [
+        (["127.0.0.1:18080"], "http"), (["127.0.0.1:19090"], "metrics")]
+    assert groups[1]["labels"]["__meta_kubernetes_pod_container_name"] == "web"
+
+    other_pods = _copy(DEPLOYMENT)
+    other_pods["spec"]["template"]["metadata"]["labels"] = {"app": "api"}
+    assert endpoints_targets(MONITOR, SERVICE, other_pods, ports, closed_port=1) == []
+    elsewhere = _copy(SERVICE)
+    elsewhere["metadata"]["namespace"] = "web-qa"
+    assert endpoints_targets(MONITOR, elsewhere, DEPLOYMENT, ports, closed_port=1) == []
+    undeclared = _copy(SERVICE)
+    undeclared["spec"]["ports"][1]["targetPort"] = "prometheus"
+    assert [g["labels"]["__meta_kubernetes_endpoint_port_name"]
+            for g in endpoints_targets(MONITOR, undeclared, DEPLOYMENT, ports, closed_port=1)] == ["http"]
+    numbered = _copy(SERVICE)
+    numbered["spec"]["ports"][1]["targetPort"] = 9091  # a number nothing declares: an address nothing listens on
+    assert endpoints_targets(MONITOR, numbered, DEPLOYMENT, ports, closed_port=1)[1]["targets"] == ["127.0.0.1:1"]
+
+
 # ---- a real Prometheus scrapes the real app ----
 
 def required_metrics():
@@ -176,7 +243,6 @@ def required_metrics():
 
 
 def _ansible_value(name, vars_file):
-    import tempfile
     with tempfile.TemporaryDirectory() as scratch:
         playbook = os.path.join(scratch, "value.yml")
         out = os.path.join(scratch, "value.json")
