@@ -83,6 +83,17 @@ def binary(name):
     return path
 
 
+# Requested first by the tests that need them, so a missing binary skips before the overlay is rendered.
+@pytest.fixture(scope="module")
+def promtool():
+    return binary("promtool")
+
+
+@pytest.fixture(scope="module")
+def prometheus_bin():
+    return binary("prometheus")
+
+
 @pytest.fixture
 def rules_dir(tmp_path, rule, unit_tests):
     """The rendered rule's spec.groups as a rules file next to a copy of the unit tests (which name it)."""
@@ -97,8 +108,7 @@ def alerts_of(rule):
     return [r["alert"] for group in rule["spec"]["groups"] for r in group["rules"] if "alert" in r]
 
 
-def test_the_rendered_rule_passes_promtool_check(rules_dir, rule):
-    promtool = binary("promtool")
+def test_the_rendered_rule_passes_promtool_check(promtool, rules_dir, rule):
     directory, rules_file, _tests = rules_dir
     result = subprocess.run([promtool, "check", "rules", rules_file], cwd=directory, capture_output=True, text=True,
                             timeout=60)
@@ -139,8 +149,7 @@ def test_every_alert_has_a_firing_and_a_quiet_unit_test(rule, unit_tests):
                 f"{case['alertname']} at {case['eval_time']}: expect its labels and annotations, not only that it fires")
 
 
-def test_promtool_unit_tests_pass_on_the_rendered_rule(rules_dir):
-    promtool = binary("promtool")
+def test_promtool_unit_tests_pass_on_the_rendered_rule(promtool, rules_dir):
     directory, _rules_file, tests_file = rules_dir
     result = subprocess.run([promtool, "test", "rules", tests_file], cwd=directory, capture_output=True, text=True,
                             timeout=120)
@@ -302,9 +311,8 @@ def app_process(tmp_path, overlay):
 
 
 @pytest.fixture
-def prometheus(tmp_path, overlay, app_process):
+def prometheus(prometheus_bin, tmp_path, overlay, app_process):
     """A real Prometheus with the scrape job the operator would generate, over the targets Kubernetes SD would find."""
-    binary_path = binary("prometheus")
     [monitor] = [o for (kind, _n), o in overlay.items() if kind == "ServiceMonitor"]
     job = service_monitor_scrape_config(monitor)
     job["static_configs"] = endpoints_targets(monitor, overlay[("Service", monitor["metadata"]["name"])],
@@ -315,7 +323,7 @@ def prometheus(tmp_path, overlay, app_process):
     config.write_text(yaml.safe_dump({"scrape_configs": [job]}, sort_keys=False))
     port = free_port()
     log = open(tmp_path / "prometheus.log", "wb")
-    process = subprocess.Popen([binary_path, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+    process = subprocess.Popen([prometheus_bin, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
                                 f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -340,7 +348,8 @@ def _seconds(duration):
     return sum(int(n) * {"s": 1, "m": 60, "h": 3600}[unit] for n, unit in re.findall(r"(\d+)([smh])", duration))
 
 
-def test_a_real_prometheus_scrapes_the_real_app_as_the_service_monitor_says(prometheus, overlay, unit_tests):
+def test_a_real_prometheus_scrapes_the_real_app_as_the_service_monitor_says(prometheus_bin, prometheus, overlay,
+                                                                            unit_tests):
     base, monitor, job = prometheus
     [container] = overlay[("Deployment", monitor["metadata"]["name"])]["spec"]["template"]["spec"]["containers"]
     endpoint = monitor["spec"]["endpoints"][0]
