@@ -81,3 +81,16 @@ def test_bootstrap_stops_before_any_change(tmp_path):
     name, _ = run.failure()
     assert name.endswith("Check the GitOps repository URL the cluster will read")
     assert run.stats["changed"] == 0 and not work_dir.exists()
+
+
+@pytest.mark.parametrize("playbook", ["site.yml", "bootstrap.yml"])
+def test_a_bad_git_server_variable_stops_the_run_before_any_change(tmp_path, playbook):
+    work_dir = tmp_path / "work"
+    run = run_playbook(ROOT / "playbooks" / playbook, playbook_env(tmp_path), "-i", str(ROOT / "inventories" / "dev"),
+                       "-e", json.dumps({"kindling_work_dir": str(work_dir), "git_server_state": "gone"}))
+    assert run.rc != 0
+    name, result = run.failure()
+    assert name.endswith("Check the variables set for a stage role")
+    failed = [(item["item"]["role"], item["msg"]) for item in result["results"] if item.get("failed")]
+    assert len(failed) == 1 and failed[0][0] == "git_server" and "git_server_state" in failed[0][1], failed
+    assert run.stats["changed"] == 0 and not work_dir.exists()
