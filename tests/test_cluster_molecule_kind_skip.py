@@ -38,13 +38,13 @@ def skip_unless(bin_dir, **env):
     return result.returncode, result.stdout.strip()
 
 
-def test_runs_when_image_is_local_and_a_reachable_gitops_repo_is_given(tmp_path):
-    assert skip_unless(machine(tmp_path, image_present=True), KINDLING_E2E_GITOPS_URL="https://git.example/g.git") \
-        == (0, "")
+def test_runs_when_image_is_local_without_any_gitops_url(tmp_path):
+    """The git server container serves the default local repository to the cluster: no URL to provide."""
+    assert skip_unless(machine(tmp_path, image_present=True)) == (0, "")
 
 
 def test_pulls_allowed_by_the_caller_count_as_reachable_image(tmp_path):
-    code, _ = skip_unless(machine(tmp_path), KINDLING_E2E_PULL="1", KINDLING_E2E_GITOPS_URL="https://g.example/g")
+    code, _ = skip_unless(machine(tmp_path), KINDLING_E2E_PULL="1")
     assert code == 0
 
 
@@ -54,7 +54,6 @@ def test_pulls_allowed_by_the_caller_count_as_reachable_image(tmp_path):
     ({"kind": "v0.31.0"}, {}, "kind is v0.31.0, the project pins v0.32.0"),
     ({"helm": False}, {}, "helm is not on PATH"),
     ({}, {}, "kind node image kindest/node:v1.36.1@sha256:"),
-    ({"image_present": True}, {}, "KINDLING_E2E_GITOPS_URL is not set"),
 ])
 def test_says_why_it_cannot_run(tmp_path, machine_kwargs, env, reason):
     code, message = skip_unless(machine(tmp_path, **machine_kwargs), **env)
@@ -66,6 +65,6 @@ def test_this_machine_either_runs_the_scenario_or_says_why_not():
     result = subprocess.run([str(SKIP_UNLESS)], capture_output=True, text=True)
     print("molecule kind skip-unless here:", result.returncode, result.stdout.strip())
     if result.returncode == 0:
-        assert os.environ.get("KINDLING_E2E_GITOPS_URL") and result.stdout == ""
+        assert result.stdout == ""
     else:
         assert result.returncode == 1 and result.stdout.strip()
