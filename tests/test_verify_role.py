@@ -235,6 +235,8 @@ def test_direct_checks_through_a_port_forward_that_is_stopped_afterwards(tmp_pat
     # Stopped by pid at the end of the role: nothing listens on the forwarded port any more.
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", ports["app"]), timeout=1).close()
+    # The forward's scratch directory is not a change (idempotence): only the first run's report directory is.
+    assert [n for n, r in result.results() if r.get("changed")] == ["verify : Create the report directory"]
 
 
 def test_a_port_the_service_lacks_is_a_failed_check_naming_it_and_the_report_is_still_written(tmp_path, cluster, app):
