@@ -329,7 +329,9 @@ class ArgoCDControllerDouble:
 
     def _apply(self, manifest):
         obj = copy.deepcopy(manifest)
-        obj["metadata"].setdefault("namespace", self.app_namespace()) if obj["kind"] not in ("Namespace",) else None
+        resource = self.api._resource_for(obj["apiVersion"], obj["kind"])
+        if resource[4]:
+            obj["metadata"].setdefault("namespace", self.app_namespace())
         live = self._live(obj)
         if live is not None:
             if {k: v for k, v in live.items() if k not in ("status", "metadata")} == \
@@ -337,7 +339,6 @@ class ArgoCDControllerDouble:
                 return
             obj["metadata"]["generation"] = live["metadata"].get("generation", 1)
             obj["status"] = live.get("status", {})
-        resource = self.api._resource_for(obj["apiVersion"], obj["kind"])
         self.api._store(resource, obj["metadata"].get("namespace") if resource[4] else None, obj)
 
 
