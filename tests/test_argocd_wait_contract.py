@@ -87,6 +87,26 @@ def test_contract_failed_sync_operation_fails_with_its_message(api, tmp_path):
     assert result["conditions"][0]["type"] == "SyncError"
 
 
+def test_contract_stale_failure_after_a_refresh_is_not_blamed_on_the_new_commit(api, tmp_path):
+    """The sequence after a refresh: sync.revision moves to the new commit first while operationState still shows
+    the older commit's failed sync; then the new operation runs; then it succeeds and the app is Healthy."""
+    api.progress("applications", "app1-dev", "argocd",
+                 [status("refreshed_after_failed_sync"), status("operation_running"), status("progressing"),
+                  status("healthy")])
+    run, result = wait(api, tmp_path, timeout=30)
+    assert run.rc == 0, result.get("msg")
+    assert result["done"] and result["attempts"] == 4
+    assert result["operation_revision"] == NEW and result["operation_phase"] == "Succeeded"
+
+
+def test_contract_failed_sync_of_the_new_commit_after_a_refresh_still_fails_at_once(api, tmp_path):
+    api.progress("applications", "app1-dev", "argocd",
+                 [status("refreshed_after_failed_sync"), status("operation_running"), status("sync_failed")])
+    run, result = wait(api, tmp_path, timeout=30)
+    assert run.rc != 0 and result["attempts"] == 3 and result["operation_revision"] == NEW
+    assert result["msg"].startswith(f"Application did not deploy {NEW}: sync operation Failed")
+
+
 def test_contract_timeout_is_bounded_and_reports_last_state(api, tmp_path):
     api.progress("applications", "app1-dev", "argocd", [status("progressing")])
     run, result = wait(api, tmp_path, timeout=2, interval=1)

@@ -34,8 +34,10 @@ def installed(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("platform")
     first = platform(double, tmp_path)
     calls_after_first = len(installs(tmp_path))
+    helm_calls_after_first = len(fake_calls(tmp_path, "helm"))
     again = platform(double, tmp_path)
-    yield {"api": double, "tmp_path": tmp_path, "first": first, "again": again, "installs": calls_after_first}
+    yield {"api": double, "tmp_path": tmp_path, "first": first, "again": again, "installs": calls_after_first,
+           "again_calls": fake_calls(tmp_path, "helm")[helm_calls_after_first:]}
     double.stop()
 
 
@@ -110,6 +112,105 @@ def test_contract_second_run_changes_nothing(installed):
     again = installed["again"]
     assert again.rc == 0 and again.stats["changed"] == 0, [n for n, r in again.results() if r.get("changed")]
     assert installed["installs"] == 5 and len(installs(installed["tmp_path"])) == 5
+
+
+def test_contract_no_op_run_asks_no_chart_repository_and_prints_no_helm_diff_warning(installed):
+    """A release deployed at the pinned chart with the same values: only local reads (helm list/get), no
+    `helm show chart --repo`, no `repo` command, no upgrade, and kubernetes.core.helm's helm-diff warning never shows."""
+    again, calls = installed["again"], installed["again_calls"]
+    assert again.rc == 0 and again.stats["changed"] == 0
+    assert calls, "the second run read no release status"
+    network = [c["argv"] for c in calls if any(a.startswith("--repo") for a in c["argv"]) or c["argv"][:1] == ["repo"]
+               or c["argv"][:2] == ["show", "chart"]]
+    assert network == []
+    assert {c["argv"][0] for c in calls} <= {"list", "get", "version"}, [c["argv"] for c in calls]
+    warnings = [w for _, r in again.results() for w in r.get("warnings", [])]
+    assert not [w for w in warnings if "helm diff" in w.lower()], warnings
+    assert "helm diff" not in again.stderr.lower()
+
+
+def seed_release(tmp_path, name, namespace, status, revision=1, values=None, history=()):
+    pin = PINS[name.replace("-", "_")]
+    path = tmp_path / "fake-helm.json"
+    state = json.loads(path.read_text()) if path.exists() else {"repos": {}, "releases": {}}
+    state["releases"][f"{namespace}/{name}"] = {
+        "name": name, "namespace": namespace, "revision": str(revision), "status": status,
+        "updated": "2026-11-26 04:00:00.000000000 +0000 UTC", "chart": f"{pin['chart']}-{pin['version']}",
+        "app_version": pin["app_version"], "values": values or {}, "history": list(history)}
+    path.write_text(json.dumps(state))
+
+
+def test_contract_a_failed_release_is_repaired_on_the_next_run(api, tmp_path):
+    """A failed install (helm --wait timed out) recorded as failed with the very values the role wants is still
+    broken: the next run upgrades it (kubernetes.core.helm force) instead of reporting ok."""
+    broken = platform(api, tmp_path, fail="upgrade")
+    assert broken.rc != 0 and releases(tmp_path)["cert-manager/cert-manager"]["status"] == "failed"
+    repaired = platform(api, tmp_path)
+    assert repaired.rc == 0, repaired.failure()
+    cert_manager = releases(tmp_path)["cert-manager/cert-manager"]
+    assert cert_manager["status"] == "deployed" and cert_manager["revision"] == "2"
+    (upgrade,) = [c["argv"] for c in installs(tmp_path)[1:] if c["argv"][-1] == "cert-manager"]
+    assert "--force" in upgrade
+    assert repaired.result("Helm release cert-manager")["changed"] is True
+
+
+def test_contract_a_pending_install_is_removed_and_installed_again(api, tmp_path):
+    """An interrupted first install (pending-install): helm hides it from `helm list` and refuses to upgrade it."""
+    seed_release(tmp_path, "cert-manager", "cert-manager", "pending-install")
+    run = platform(api, tmp_path)
+    assert run.rc == 0, run.failure()
+    helm = [c["argv"] for c in fake_calls(tmp_path, "helm")]
+    uninstall = next(i for i, a in enumerate(helm) if a[0] == "uninstall" and a[-1] == "cert-manager")
+    install = next(i for i, a in enumerate(helm) if "upgrade" in a and a[-1] == "cert-manager")
+    assert uninstall < install
+    assert releases(tmp_path)["cert-manager/cert-manager"]["status"] == "deployed"
+
+
+def test_contract_a_pending_upgrade_is_rolled_back_then_upgraded(api, tmp_path):
+    pin = PINS["cert_manager"]
+    seed_release(tmp_path, "cert-manager", "cert-manager", "pending-upgrade", revision=2, history=[
+        {"name": "cert-manager", "namespace": "cert-manager", "revision": "1", "status": "deployed",
+         "chart": f"cert-manager-{pin['version']}", "app_version": pin["app_version"], "values": {"old": True}}])
+    run = platform(api, tmp_path)
+    assert run.rc == 0, run.failure()
+    helm = [c["argv"] for c in fake_calls(tmp_path, "helm")]
+    rollback = next(i for i, a in enumerate(helm) if a[0] == "rollback")
+    upgrade = next(i for i, a in enumerate(helm) if "upgrade" in a and a[-1] == "cert-manager")
+    assert rollback < upgrade and helm[rollback][:2] == ["rollback", "cert-manager"]
+    release = releases(tmp_path)["cert-manager/cert-manager"]
+    assert release["status"] == "deployed" and release["revision"] == "4" and "old" not in release["values"]
+
+
+def helm_double(tmp_path, *argv):
+    import os
+    import subprocess
+    return subprocess.run([str(ROOT / "tests" / "doubles" / "bin" / "helm"), *argv], capture_output=True, text=True,
+                          env=dict(os.environ, FAKE_HELM_STATE=str(tmp_path / "fake-helm.json")))
+
+
+@pytest.mark.parametrize("status", ["pending-install", "pending-upgrade", "pending-rollback"])
+def test_helm_double_hides_pending_releases_from_list_and_refuses_to_upgrade_them(tmp_path, status):
+    """helm v3.19.0: list.go shows deployed+failed by default; upgrade.go refuses a pending release (errPending)."""
+    seed_release(tmp_path, "traefik", "traefik", status)
+    listed = helm_double(tmp_path, "list", "--output=yaml", "--filter", "traefik", "--namespace", "traefik")
+    assert yaml.safe_load(listed.stdout) == []
+    for flag in ("--all", "--pending"):
+        listed = helm_double(tmp_path, "list", "--output=yaml", flag, "--filter", "traefik", "--namespace", "traefik")
+        assert [r["status"] for r in yaml.safe_load(listed.stdout)] == [status]
+    upgrade = helm_double(tmp_path, "upgrade", "-i", "--repo=https://traefik.github.io/charts", "--namespace",
+                          "traefik", "traefik", "traefik")
+    assert upgrade.returncode == 1
+    assert upgrade.stderr == "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress\n"
+
+
+def test_helm_double_lists_and_upgrades_a_failed_first_install(tmp_path):
+    seed_release(tmp_path, "traefik", "traefik", "failed")
+    listed = helm_double(tmp_path, "list", "--output=yaml", "--filter", "traefik", "--namespace", "traefik")
+    assert [r["status"] for r in yaml.safe_load(listed.stdout)] == ["failed"]
+    upgrade = helm_double(tmp_path, "upgrade", "-i", "--repo=https://traefik.github.io/charts", "--namespace",
+                          "traefik", "traefik", "traefik")
+    assert upgrade.returncode == 0 and "does not exist" not in upgrade.stdout
+    assert releases(tmp_path)["traefik/traefik"]["status"] == "deployed"
 
 
 def test_contract_check_mode_installs_nothing(api, tmp_path):

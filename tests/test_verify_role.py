@@ -14,11 +14,15 @@ VERSION = (ROOT / "app" / "VERSION").read_text().strip()
 NAMESPACE = "app1-dev"
 
 
-def pod(name, ready=True, restarts=0):
+def pod(name, ready=True, restarts=0, terminating=False):
+    metadata = {"name": name, "namespace": NAMESPACE,
+                "labels": {"app.kubernetes.io/name": "app1", "pod-template-hash": "5d9c7b8f6"}}
+    if terminating:
+        # What the API server sets on a graceful delete (the old ReplicaSet's pods after a rollout).
+        metadata.update({"deletionTimestamp": "2026-11-26T04:02:30Z", "deletionGracePeriodSeconds": 30})
     return {
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": NAMESPACE,
-                     "labels": {"app.kubernetes.io/name": "app1", "pod-template-hash": "5d9c7b8f6"}},
+        "metadata": metadata,
         "spec": {"containers": [{"name": "app1", "image": "localhost:5001/app1@sha256:" + "a" * 64}]},
         "status": {
             "phase": "Running",
@@ -140,6 +144,29 @@ def test_unready_restarted_pods_and_wrong_version_fail_naming_each_check(tmp_pat
     assert "FAILED, 5 of 11 checks failed" in (reports / "summary.txt").read_text()
 
 
+def test_terminating_pods_after_a_rollout_are_not_counted(tmp_path, cluster, app):
+    """Right after a rollout the old ReplicaSet's pods are terminating (deletionTimestamp set), not ready, maybe
+    restarted: they are not the app's pods any more. Terminating pods alone are not enough pods."""
+    cluster.put(pod("app1-5d9c7b8f6-abcde"))
+    cluster.put(pod("app1-5d9c7b8f6-fghij"))
+    cluster.put(pod("app1-7f6d5c4b3-oldaa", ready=False, restarts=2, terminating=True))
+    cluster.put(pod("app1-7f6d5c4b3-oldbb", terminating=True))
+    playbook, inventory, reports = write_project(tmp_path, app, verify_fail_on_error=False, verify_direct=False,
+                                                 verify_ingress=False)
+    result = run(tmp_path, playbook, inventory)
+    assert result.rc == 0, result.failure()
+    report = json.loads((reports / "report.json").read_text())
+    assert report["failed"] == [], report["failed"]
+    assert [c["detail"] for c in report["checks"]][0] == "2/2 ready"
+
+    cluster.objects.clear()
+    cluster.put(pod("app1-5d9c7b8f6-abcde"))
+    cluster.put(pod("app1-7f6d5c4b3-oldbb", terminating=True))
+    result = run(tmp_path, playbook, inventory)
+    assert json.loads((reports / "report.json").read_text())["failed"] == [
+        "kubernetes pods ready: 1 of 1 ready, want 2"]
+
+
 def test_no_pods_and_nothing_listening_fail_without_aborting_when_asked(tmp_path, cluster, app):
     playbook, inventory, reports = write_project(
         tmp_path, app, verify_fail_on_error=False, verify_ingress=False,
@@ -163,17 +190,39 @@ def test_bad_variable_fails_before_anything_is_written(tmp_path, cluster, app):
     assert not reports.exists()
 
 
+KUBECTL_DOUBLE = ROOT / "tests" / "doubles" / "portforward_bin" / "kubectl"
+
+
+def overlay_objects(tmp_path):
+    """The Service and Deployment the gitops role renders (its base templates), as the port-forward double's cluster."""
+    import jinja2
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    base = ROOT / "roles" / "gitops" / "templates" / "base"
+    variables = {"app_name": "app1", "gitops_run_as_user": 10001, "ansible_managed": "managed"}
+    documents = [environment.from_string((base / name).read_text()).render(**variables)
+                 for name in ("service.yaml.j2", "deployment.yaml.j2")]
+    path = tmp_path / "overlay-objects.yaml"
+    path.write_text("\n---\n".join(documents))
+    return path
+
+
+def port_forward_env(tmp_path, app):
+    """The pod's container ports (8080 http, 9090 metrics) are where the real app listens here."""
+    return {"FAKE_PORT_FORWARD_OBJECTS": overlay_objects(tmp_path),
+            "FAKE_PORT_FORWARD": json.dumps({"8080": f"127.0.0.1:{app.port}", "9090": f"127.0.0.1:{app.metrics_port}"})}
+
+
 def test_direct_checks_through_a_port_forward_that_is_stopped_afterwards(tmp_path, cluster, app):
-    """The direct checks through `kubectl port-forward` (tests/doubles/portforward_bin/kubectl relays to the app)."""
+    """The direct checks through `kubectl port-forward` to the rendered Service's ports (the double resolves them
+    like kubectl: Service port -> targetPort -> container port) and the forward is stopped afterwards."""
     from support.net import free_port
     cluster.put(pod("app1-5d9c7b8f6-abcde"))
     cluster.put(pod("app1-5d9c7b8f6-fghij"))
     ports = {"app": free_port(), "metrics": free_port()}
     playbook, inventory, reports = write_project(
         tmp_path, app, verify_direct_url="", verify_port_forward=True, verify_port_forward_ports=ports,
-        verify_port_forward_seconds=60, verify_kubectl=str(ROOT / "tests" / "doubles" / "portforward_bin" / "kubectl"))
-    env = playbook_env(tmp_path, fakes=False, FAKE_PORT_FORWARD=json.dumps(
-        {"8080": f"127.0.0.1:{app.port}", "9090": f"127.0.0.1:{app.metrics_port}"}))
+        verify_port_forward_seconds=60, verify_kubectl=str(KUBECTL_DOUBLE))
+    env = playbook_env(tmp_path, fakes=False, **port_forward_env(tmp_path, app))
     result = run_playbook(playbook, env, inventory=inventory)
     assert result.rc == 0, result.failure()
     direct = [c for c in json.loads((reports / "report.json").read_text())["checks"] if c["via"] == "direct"]
@@ -182,10 +231,72 @@ def test_direct_checks_through_a_port_forward_that_is_stopped_afterwards(tmp_pat
     (call,) = [c for c in fake_calls(tmp_path, "kubectl")]
     assert call["argv"] == ["--kubeconfig", str(tmp_path / "kubeconfig"), "--context", "kind-kindling",
                             "--namespace", NAMESPACE, "port-forward", "--address", "127.0.0.1", "service/app1",
-                            f"{ports['app']}:8080", f"{ports['metrics']}:9090"]
+                            f"{ports['app']}:http", f"{ports['metrics']}:metrics"]
     # Stopped by pid at the end of the role: nothing listens on the forwarded port any more.
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", ports["app"]), timeout=1).close()
+    # The forward's scratch directory is not a change (idempotence): only the first run's report directory is.
+    assert [n for n, r in result.results() if r.get("changed")] == ["verify : Create the report directory"]
+
+
+def test_a_port_the_service_lacks_is_a_failed_check_naming_it_and_the_report_is_still_written(tmp_path, cluster, app):
+    """kubectl exits when the Service lacks the port (the old 8080): the role reports kubectl's error as the direct
+    check, writes the report and lets the play go on (verify_fail_on_error false, as the rollback path runs it)."""
+    from support.net import free_port
+    cluster.put(pod("app1-5d9c7b8f6-abcde"))
+    cluster.put(pod("app1-5d9c7b8f6-fghij"))
+    ports = {"app": free_port(), "metrics": free_port()}
+    playbook, inventory, reports = write_project(
+        tmp_path, app, verify_direct_url="", verify_port_forward=True, verify_port_forward_ports=ports,
+        verify_service_ports={"app": "8080", "metrics": "metrics"}, verify_fail_on_error=False,
+        verify_kubectl=str(KUBECTL_DOUBLE))
+    env = playbook_env(tmp_path, fakes=False, **port_forward_env(tmp_path, app))
+    result = run_playbook(playbook, env, inventory=inventory)
+    assert result.rc == 0, result.failure()
+    assert result.result("Show kindling_verify")["kindling_verify"]["ok"] is False
+    failed = json.loads((reports / "report.json").read_text())["failed"]
+    assert failed == [f"direct port-forward: kubectl port-forward service/app1 {ports['app']}:8080 "
+                      f"{ports['metrics']}:metrics: error: Service app1 does not have a service port 8080"]
+    assert "Service app1 does not have a service port 8080" in (reports / "summary.txt").read_text()
+
+
+def run_kubectl_double(tmp_path, app, *ports):
+    import subprocess
+    env = dict(__import__("os").environ, **{k: str(v) for k, v in port_forward_env(tmp_path, app).items()})
+    process = subprocess.Popen([str(KUBECTL_DOUBLE), "--namespace", NAMESPACE, "port-forward", "--address",
+                                "127.0.0.1", "service/app1", *ports], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    return process
+
+
+@pytest.mark.parametrize("remote, error", [
+    ("8080", "error: Service app1 does not have a service port 8080"),
+    ("18080", "error: Service app1 does not have a service port 18080"),
+    ("web", "error: Service 'app1' does not have a named port 'web'"),
+])
+def test_port_forward_double_refuses_what_kubectl_refuses(tmp_path, app, remote, error):
+    """kubectl 1.37 translateServicePortToTargetPort: REMOTE must be one of the Service's ports (80, 9090) or names."""
+    from support.net import free_port
+    process = run_kubectl_double(tmp_path, app, f"{free_port()}:{remote}")
+    _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 1 and stderr.strip() == error
+
+
+@pytest.mark.parametrize("remote", ["80", "http"])
+def test_port_forward_double_maps_a_service_port_to_the_container_port(tmp_path, app, remote):
+    """Service port 80 (or its name http) -> targetPort http -> the container's port 8080, where the app answers."""
+    import urllib.request
+    from support.net import free_port, wait_for_port
+    local = free_port()
+    process = run_kubectl_double(tmp_path, app, f"{local}:{remote}")
+    try:
+        assert process.stdout.readline().strip() == f"Forwarding from 127.0.0.1:{local} -> 8080"
+        wait_for_port(local)
+        with urllib.request.urlopen(f"http://127.0.0.1:{local}/health", timeout=5) as answer:
+            assert answer.status == 200
+    finally:
+        process.kill()
+        process.wait()
 
 
 def test_https_ingress_is_trusted_through_the_ca_secret(tmp_path, cluster):

@@ -22,6 +22,10 @@ RESOURCES = [
     ("", "v1", "secrets", "Secret", True),
     ("", "v1", "services", "Service", True),
     ("", "v1", "pods", "Pod", True),
+    ("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True),
+    ("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True),
+    ("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False),
+    ("batch", "v1", "jobs", "Job", True),
     ("apps", "v1", "deployments", "Deployment", True),
     ("networking.k8s.io", "v1", "ingresses", "Ingress", True),
     ("route.openshift.io", "v1", "routes", "Route", True),
@@ -31,6 +35,7 @@ RESOURCES = [
     ("cert-manager.io", "v1", "issuers", "Issuer", True),
     ("cert-manager.io", "v1", "certificates", "Certificate", True),
     ("monitoring.coreos.com", "v1", "servicemonitors", "ServiceMonitor", True),
+    ("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule", True),
 ]
 VERBS = ["create", "delete", "get", "list", "patch", "update"]
 
@@ -55,6 +60,9 @@ class KubeAPIDouble:
         self.requests = []
         self.scripts = {}
         self.controllers = {}
+        # Callables (plural, namespace, name) run under the lock before a GET of one object is answered: how an
+        # in-cluster controller double (argocd_controller.py) reconciles what the client is about to read.
+        self.before_get = []
         self._lock = threading.Lock()
         self._resource_version = 1000
         self.server = None
@@ -235,6 +243,9 @@ class _Handler(BaseHTTPRequestHandler):
                      if k[:3] == key[:3] and (namespace is None or k[3] == namespace)]
             return 200, {"kind": resource[3] + "List", "apiVersion": "/".join(filter(None, resource[:2])),
                          "metadata": {"resourceVersion": str(api._resource_version)}, "items": items}
+        if method == "GET" and name is not None:
+            for hook in api.before_get:
+                hook(resource[2], namespace, name)
         existing = api.objects.get(key)
         if method == "POST":
             name = (body.get("metadata") or {}).get("name")

@@ -5,6 +5,14 @@
 "Done" means all three at once: Argo CD reports the revision we pushed as the synced one, sync is
 Synced and health is Healthy. An Application that is Synced and Healthy at an older revision is the
 trap this guards against: it looks green while the push has not been deployed.
+
+A failed operation is judged by the revision *it* ran, not by status.sync.revision. After a refresh the
+controller's comparison moves status.sync.revision to the new commit first, while status.operationState
+still describes the last operation, which may be an older commit's failed sync (argo-cd v3.4.4
+pkg/apis/application/v1alpha1/types.go: OperationState.SyncResult.Revision "the revision this sync
+operation was performed to", Operation.Sync.Revision the one asked for; controller/sync.go sets
+SyncResult.Revision when the sync runs; controller/appcontroller.go alreadyAttemptedSync compares the same
+field and does not retry a failed sync of the same revision, so such a failure is final).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -58,6 +66,16 @@ def unhealthy_resources(app):
     return problems
 
 
+def operation_revision(operation_state):
+    """The revision an operation ran (syncResult.revision), or, before it has a result, the one it was asked for
+    (operation.sync.revision). Empty when the operation names none."""
+    operation_state = operation_state or {}
+    result = (operation_state.get("syncResult") or {}).get("revision")
+    if result:
+        return result
+    return (((operation_state.get("operation") or {}).get("sync") or {}).get("revision")) or ""
+
+
 def summarize(app, wanted):
     status = (app or {}).get("status") or {}
     sync = status.get("sync") or {}
@@ -69,18 +87,20 @@ def summarize(app, wanted):
         "wanted_revision": wanted,
         "operation_phase": operation.get("phase", ""),
         "operation_message": operation.get("message", ""),
+        "operation_revision": operation_revision(operation),
         "conditions": [{"type": c.get("type"), "message": c.get("message")} for c in status.get("conditions") or []],
         "unhealthy": unhealthy_resources(app or {}),
     }
     summary["revision_matches"] = revision_matches(summary["revision"], wanted)
+    summary["operation_revision_matches"] = revision_matches(summary["operation_revision"], wanted)
     summary["done"] = summary["revision_matches"] and summary["sync"] == "Synced" and summary["health"] == "Healthy"
     return summary
 
 
 def terminal_failure(summary, fail_on_degraded):
     """A reason to stop waiting before the timeout, or None."""
-    operation_revision_ok = summary["revision_matches"] or not summary["revision"]
-    if summary["operation_phase"] in FAILED_PHASES and operation_revision_ok:
+    # Only a failure of the operation that ran (or was asked to run) the wanted revision; an older one's is stale.
+    if summary["operation_phase"] in FAILED_PHASES and summary["operation_revision_matches"]:
         return "sync operation {0}: {1}".format(summary["operation_phase"], summary["operation_message"] or "no message")
     if fail_on_degraded and summary["revision_matches"] and summary["sync"] == "Synced" and summary["health"] == "Degraded":
         return "health is Degraded at the wanted revision"
@@ -89,7 +109,8 @@ def terminal_failure(summary, fail_on_degraded):
 
 def describe(summary):
     unhealthy = "; ".join("{kind}/{name}: {health} {message}".format(**r).strip() for r in summary["unhealthy"])
-    return "sync={sync} health={health} revision={revision!r} (want {wanted_revision!r}) phase={phase}{rest}".format(
+    return ("sync={sync} health={health} revision={revision!r} (want {wanted_revision!r}) phase={phase}"
+            " (operation revision {operation_revision!r}){rest}").format(
         rest=(" unhealthy: " + unhealthy) if unhealthy else "", phase=summary["operation_phase"] or "-", **summary)
 
 

@@ -16,7 +16,8 @@ description:
     Synced and Healthy at an older revision does not count.
   - Can first set the C(argocd.argoproj.io/refresh) annotation so Argo CD compares with git at once rather than
     at its next poll.
-  - Stops early when the sync operation failed, or (O(fail_on_degraded)) when the wanted revision is synced but
+  - Stops early when the sync operation of the wanted revision failed (an older revision's stale failure is waited
+    past), or (O(fail_on_degraded)) when the wanted revision is synced but
     Degraded; on any failure returns the resources that are not healthy with Argo CD's messages.
 extends_documentation_fragment:
   - kindling.gitops.k8s_auth
@@ -109,6 +110,17 @@ operation_message:
   description: C(status.operationState.message).
   returned: always
   type: str
+operation_revision:
+  description:
+    - The revision the last operation ran, C(status.operationState.syncResult.revision), or the one it was asked for
+      (C(operation.sync.revision)) before it has a result. A Failed or Error operation ends the wait only when this is
+      the wanted revision; after a refresh C(status.sync.revision) moves first, while this still names the older one.
+  returned: always
+  type: str
+operation_revision_matches:
+  description: Whether RV(operation_revision) is the wanted one.
+  returned: always
+  type: bool
 conditions:
   description: Application conditions (type, message), e.g. ComparisonError.
   returned: always

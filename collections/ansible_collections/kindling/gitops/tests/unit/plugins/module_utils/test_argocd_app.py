@@ -12,9 +12,18 @@ NEW = "9f2c1e0d5b7a4c3e2f1a0b9c8d7e6f5a4b3c2d1e"
 OLD = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
 
 
-def app(sync="Synced", health="Healthy", revision=NEW, phase="Succeeded", resources=None, message=""):
+def app(sync="Synced", health="Healthy", revision=NEW, phase="Succeeded", resources=None, message="",
+        operation_revision=None, asked_revision=None):
+    """An Application status; the operation ran `operation_revision` (default: the synced revision)."""
+    operation = {"phase": phase, "message": message}
+    if asked_revision is not None:
+        operation["operation"] = {"sync": {"revision": asked_revision}}
+    if operation_revision is None and asked_revision is None:
+        operation_revision = revision
+    if operation_revision:
+        operation["syncResult"] = {"revision": operation_revision}
     return {"status": {"sync": {"status": sync, "revision": revision}, "health": {"status": health},
-                       "operationState": {"phase": phase, "message": message}, "resources": resources or []}}
+                       "operationState": operation, "resources": resources or []}}
 
 
 class Clock:
@@ -87,6 +96,33 @@ def test_failed_operation_for_an_older_revision_does_not_stop_the_wait():
 def test_failed_operation_stops_the_wait():
     with pytest.raises(aa.WaitError, match="sync operation Failed: bad manifest"):
         wait([app(phase="Failed", sync="OutOfSync", message="bad manifest")])
+
+
+def test_stale_failure_of_an_older_revision_after_a_refresh_is_not_blamed_on_the_new_one():
+    """After a refresh status.sync.revision is already the new commit while operationState still describes the
+    older commit's failed sync: that failure is not the new commit's; the new operation then runs and succeeds."""
+    stale = app(revision=NEW, sync="OutOfSync", phase="Failed", message="old manifest invalid", operation_revision=OLD)
+    assert aa.summarize(stale, NEW)["operation_revision"] == OLD
+    assert aa.terminal_failure(aa.summarize(stale, NEW), True) is None
+    running = app(revision=NEW, sync="OutOfSync", health="Progressing", phase="Running", operation_revision="",
+                  asked_revision=NEW)
+    result = wait([stale, running, app(health="Progressing"), app()])
+    assert result["done"] and result["attempts"] == 4 and result["operation_revision"] == NEW
+
+
+@pytest.mark.parametrize("phase", ["Failed", "Error"])
+def test_failure_of_the_wanted_revision_stops_even_before_the_operation_has_a_result(phase):
+    """operation.sync.revision names the revision asked for until syncResult is written."""
+    failed = app(revision=OLD, sync="OutOfSync", phase=phase, message="ComparisonError", operation_revision="",
+                 asked_revision=NEW)
+    with pytest.raises(aa.WaitError, match="sync operation {0}: ComparisonError".format(phase)) as raised:
+        wait([failed])
+    assert raised.value.result["attempts"] == 1 and raised.value.result["operation_revision_matches"]
+
+
+def test_failed_operation_naming_no_revision_is_waited_out_to_the_timeout():
+    with pytest.raises(aa.WaitError, match="timed out after 12s"):
+        wait([app(phase="Failed", sync="OutOfSync", operation_revision="")], timeout=12)
 
 
 @pytest.mark.parametrize("options, field", [

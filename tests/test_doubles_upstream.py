@@ -1,0 +1,167 @@
+"""The Argo CD and traefik doubles against cases from upstream's own rules and tests (gitops-engine
+pkg/health/health_test.go + testdata, argo-cd resource_customizations/*/health_test.yaml, traefik's
+updateIngressStatus): each fails when a double calls Healthy what upstream keeps Progressing or Degraded."""
+import copy
+
+import pytest
+
+from doubles import argocd_controller as argo
+from doubles.k8s_api import KubeAPIDouble
+from doubles.traefik_ingress_status import TraefikIngressStatusDouble
+
+
+def deployment(generation=2, observed=2, replicas=2, updated=2, total=2, available=2, reason="NewReplicaSetAvailable",
+               paused=False):
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app1", "generation": generation},
+            "spec": {"replicas": replicas, "paused": paused},
+            "status": {"observedGeneration": observed, "updatedReplicas": updated, "replicas": total,
+                       "availableReplicas": available,
+                       "conditions": [{"type": "Progressing", "status": "True", "reason": reason}]}}
+
+
+@pytest.mark.parametrize("obj, status, message", [
+    (deployment(), "Healthy", None),
+    (deployment(generation=3), "Progressing",
+     "Waiting for rollout to finish: observed deployment generation less than desired generation"),
+    (deployment(updated=1, total=3), "Progressing", "Waiting for rollout to finish: 1 out of 2 new replicas have been updated..."),
+    (deployment(total=3), "Progressing", "Waiting for rollout to finish: 1 old replicas are pending termination..."),
+    (deployment(available=1), "Progressing", "Waiting for rollout to finish: 1 of 2 updated replicas are available..."),
+    (deployment(reason="ProgressDeadlineExceeded", available=0), "Degraded", 'Deployment "app1" exceeded its progress deadline'),
+    (deployment(paused=True, generation=3), "Suspended", "Deployment is paused"),
+])
+def test_deployment_health_is_gitops_engines(obj, status, message):
+    health = argo.resource_health(obj)
+    assert health["status"] == status and health.get("message") == message
+
+
+def ingress(status=None):
+    obj = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "app1", "namespace": "app1-dev"},
+           "spec": {"ingressClassName": "traefik"}}
+    if status is not None:
+        obj["status"] = status
+    return obj
+
+
+@pytest.mark.parametrize("obj, status", [
+    (ingress(), "Progressing"),                                                    # ingress-unassigned.yaml
+    (ingress({"loadBalancer": {}}), "Progressing"),
+    (ingress({"loadBalancer": {"ingress": []}}), "Progressing"),
+    (ingress({"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}), "Healthy"),      # ingress.yaml
+    ({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"type": "ClusterIP"}}, "Healthy"),
+    ({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"type": "LoadBalancer"}},
+     "Progressing"),                                                               # svc-loadbalancer-unassigned.yaml
+    ({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"type": "LoadBalancer"},
+      "status": {"loadBalancer": {"ingress": [{"hostname": "lb"}]}}}, "Healthy"),
+    ({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "deletionTimestamp": "2026-11-26T04:00:00Z"},
+      "status": {"phase": "Running"}}, "Progressing"),                             # pod-deletion.yaml
+    ({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {}, "status": {
+        "phase": "Running", "containerStatuses": [{"name": "c", "state": {"waiting": {
+            "reason": "CrashLoopBackOff", "message": "back-off restarting"}}}]}}, "Degraded"),  # pod-crashloop.yaml
+    ({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {}, "status": {
+        "phase": "Running", "conditions": [{"type": "Ready", "status": "False"}]}}, "Progressing"),
+    ({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "status": {}}, "Progressing"),
+    ({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+      "status": {"conditions": [{"type": "Failed", "status": "True", "message": "BackoffLimitExceeded"}]}}, "Degraded"),
+    ({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "c"}, "status": {"conditions": [
+        {"type": "Ready", "status": "True"}, {"type": "Issuing", "status": "True", "message": "renewing"}]}},
+     "Progressing"),                                                               # Issuing is handled first
+    ({"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "c"}}, "Progressing"),
+    ({"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "c"},
+      "status": {"conditions": [{"type": "Ready", "status": "False", "message": "secret not found"}]}}, "Degraded"),
+    ({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "p"}}, "Progressing"),
+    ({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "p"}, "status": {"conditions": [
+        {"type": "DisruptionAllowed", "status": "False", "reason": "InsufficientPods"}]}}, "Healthy"),
+])
+def test_resource_health_is_upstreams(obj, status):
+    assert argo.resource_health(obj)["status"] == status
+
+
+@pytest.mark.parametrize("kind, api_version", [("ConfigMap", "v1"), ("ServiceMonitor", "monitoring.coreos.com/v1"),
+                                               ("PrometheusRule", "monitoring.coreos.com/v1")])
+def test_kinds_without_a_health_check_have_none_and_do_not_count(kind, api_version):
+    obj = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "x"}}
+    assert argo.resource_health(obj) is None
+    _, health = argo.application_health([(obj, obj), (ingress(), ingress())])
+    assert health == "Progressing"
+
+
+def test_application_health_is_the_worst_and_missing_only_when_nothing_is_live():
+    healthy = ingress({"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}})
+    assert argo.application_health([(healthy, healthy), (deployment(), deployment(available=1))])[1] == "Progressing"
+    assert argo.application_health([(healthy, healthy), (deployment(), None)])[1] == "Healthy"
+    assert argo.application_health([(healthy, None), (deployment(), None)])[1] == "Missing"
+
+
+def traefik(*args, classes=({"metadata": {"name": "traefik"}, "spec": {"controller": "traefik.io/ingress-controller"}},)):
+    return TraefikIngressStatusDouble(["--providers.kubernetesingress", *args], list(classes))
+
+
+def api_with(*objects):
+    api = KubeAPIDouble()
+    for obj in objects:
+        api.put(obj)
+    return api
+
+
+def test_traefik_writes_no_status_without_an_ingress_endpoint():
+    api = api_with(ingress())
+    traefik()(api)
+    assert "status" not in api.get("ingresses", "app1", "app1-dev")
+
+
+def test_traefik_writes_the_endpoint_ip_only_for_ingresses_of_its_class():
+    other = dict(ingress(), metadata={"name": "other", "namespace": "app1-dev"}, spec={"ingressClassName": "nginx"})
+    api = api_with(ingress(), other)
+    traefik("--providers.kubernetesingress.ingressendpoint.ip=127.0.0.1")(api)
+    assert api.get("ingresses", "app1", "app1-dev")["status"] == {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}
+    assert "status" not in api.get("ingresses", "other", "app1-dev")
+
+
+@pytest.mark.parametrize("service, written", [
+    ({"type": "LoadBalancer"}, None),
+    ({"type": "LoadBalancer", "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}}}, [{"ip": "192.0.2.1"}]),
+    ({"type": "ClusterIP"}, []),
+    ({"type": "ClusterIP", "externalIPs": ["192.0.2.2"]}, [{"ip": "192.0.2.2", "ports": [{"port": 80, "protocol": "TCP"}]}]),
+])
+def test_traefik_copies_the_published_services_status(service, written):
+    status = service.pop("status", None)
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "traefik", "namespace": "traefik"},
+           "spec": dict(service, ports=[{"port": 80, "protocol": "TCP"}])}
+    if status:
+        svc["status"] = status
+    api = api_with(svc, ingress())
+    traefik("--providers.kubernetesingress.ingressendpoint.publishedservice=traefik/traefik")(api)
+    live = api.get("ingresses", "app1", "app1-dev")
+    if written is None:
+        assert "status" not in live
+    else:
+        assert (live.get("status") or {}).get("loadBalancer", {}).get("ingress", []) == written
+        assert argo.resource_health(live)["status"] == ("Healthy" if written else "Progressing")
+
+
+@pytest.mark.parametrize("value, error", [("traefik", "invalid publishedService format"),
+                                          ("traefik/missing", "missing service: traefik/missing")])
+def test_traefik_refuses_a_bad_published_service(value, error):
+    api = api_with(ingress())
+    double = traefik("--providers.kubernetesingress.ingressendpoint.publishedservice=" + value)
+    double(api)
+    assert "status" not in api.get("ingresses", "app1", "app1-dev") and error in double.errors[0]
+
+
+def test_controller_moves_sync_revision_before_the_operation_and_does_not_retry_a_failed_revision():
+    api = KubeAPIDouble()
+    api.put({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "a", "namespace": "argocd"},
+             "spec": {"destination": {"namespace": "app1-dev"}},
+             "status": {"sync": {"status": "Synced", "revision": "old"},
+                        "operationState": {"phase": "Failed", "syncResult": {"revision": "old"}}}})
+    controller = argo.ArgoCDControllerDouble(api, "a")
+    controller.push("new", [ingress()], fail_with="admission webhook denied the request")
+    seen = []
+    for _ in range(5):
+        controller.reconcile()
+        status = copy.deepcopy(api.get("applications", "a", "argocd")["status"])
+        seen.append((status["sync"]["revision"], status["operationState"]["phase"],
+                     status["operationState"]["syncResult"]["revision"]))
+    assert seen[:3] == [("new", "Failed", "old"), ("new", "Running", "new"), ("new", "Failed", "new")]
+    # alreadyAttemptedSync: the failed revision is not synced again.
+    assert seen[3:] == [("new", "Failed", "new")] * 2
