@@ -1,5 +1,6 @@
 """Fixtures for app1's tests: an app with its own metrics registry, and the real server as a process."""
 import io
+import logging.config
 import os
 import subprocess
 import sys
@@ -20,9 +21,9 @@ from support.net import free_port, wait_for_port
 def log_stream():
     """Everything the app logs during the test, one JSON object per line."""
     stream = io.StringIO()
-    logs.configure("INFO", stream)
+    logging.config.dictConfig(logs.dict_config("INFO", stream))
     yield stream
-    logs.configure("INFO")
+    logging.config.dictConfig(logs.dict_config("INFO"))
 
 
 @pytest.fixture
