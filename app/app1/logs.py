@@ -23,6 +23,8 @@ class _Clock:
 
 
 _clock = _Clock()
+# One encoder for every line: json.dumps with other than its default options builds a new one per call.
+_encoder = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 class JsonFormatter(logging.Formatter):
@@ -36,7 +38,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             # The traceback stays in the log line (escaped, one line); never in a response body.
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _encoder.encode(entry)
 
 
 def dict_config(level, stream="ext://sys.stdout"):
