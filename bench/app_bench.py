@@ -30,6 +30,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -74,8 +75,9 @@ def start(candidate):
     argv = [argument.replace("{port}", str(port)) for argument in candidate["argv"]]
     started = time.perf_counter()
     # app1 logs every request as JSON on stdout, the dev server its own line on stderr: sent nowhere.
+    # A session of its own, so a kill reaches granian's worker process too.
     process = subprocess.Popen(["taskset", "-c", SERVER_CORE, *argv], cwd=candidate["cwd"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}{candidate['ready']}"
     deadline = started + 15
     while True:
@@ -86,7 +88,7 @@ def start(candidate):
         except OSError:
             pass
         if process.poll() is not None or time.perf_counter() > deadline:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             raise RuntimeError(f"{' '.join(argv)} did not get ready")
         time.sleep(0.005)
     return process, port, metrics_port, time.perf_counter() - started
@@ -193,7 +195,11 @@ def measure_all(found, duration, rounds):
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                process.kill()
+                pass
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # whatever is left of it
+            except ProcessLookupError:
+                pass
     return results
 
 
