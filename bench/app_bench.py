@@ -20,7 +20,7 @@ Candidates:
 Targets for app1: >= 4x the seed's req/s on / and /health, p99 <= 5 ms on them, RSS <= 96 MiB for all its
 processes together, ready <= 1 s. Every request goes through Flask: nothing is cached or answered around it.
 
-    python bench/app_bench.py [--duration 5] [--rounds 3] [--json bench/results/app.json]
+    python bench/app_bench.py [--duration 5] [--rounds 3] [--threads 4] [--json bench/results/app.json]
 
 Needs wrk and taskset (Debian: wrk, util-linux) and at least 2 cores. Not a test: nothing here fails a build.
 """
@@ -50,27 +50,27 @@ SCRAPE_HEADERS = ("Accept: application/openmetrics-text;version=1.0.0;escaping=a
 TARGETS = {"ratio": 4.0, "p99_ms": 5.0, "rss_mib": 96.0, "ready_s": 1.0}
 CONNECTIONS = 10
 SCRAPE_CONNECTIONS = 1
-THREADS = "4"  # app1's default THREADS, given to seed-granian too
+THREADS = "4"  # app1's default THREADS, given to seed-granian too (--threads)
 SERVER_CORE, LOAD_CORE = "0", "1"
 
 
-def candidates():
+def candidates(threads=THREADS):
     python = sys.executable
     seed = ROOT / "bench" / "seed"
     return {
         "app1": {"argv": [python, "-m", "app1"], "cwd": ROOT / "app", "ready": "/ready", "metrics": True},
         "seed": {"argv": [python, str(seed / "app.py")], "cwd": ROOT, "ready": "/health", "metrics": False},
         "seed-granian": {"argv": [python, "-m", "granian", "--interface", "wsgi", "--workers", "1",
-                                  "--blocking-threads", THREADS, "--no-ws", "--host", "127.0.0.1", "--port", "{port}",
+                                  "--blocking-threads", threads, "--no-ws", "--host", "127.0.0.1", "--port", "{port}",
                                   "--working-dir", str(seed), "app:app"],
                          "cwd": seed, "ready": "/health", "metrics": False},
     }
 
 
-def start(candidate):
+def start(candidate, threads=THREADS):
     port, metrics_port = free_port(), free_port()
     env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), METRICS_PORT=str(metrics_port),
-               ENVIRONMENT="bench", THREADS=THREADS,
+               ENVIRONMENT="bench", THREADS=threads,
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "app"), os.environ.get("PYTHONPATH")])))
     argv = [argument.replace("{port}", str(port)) for argument in candidate["argv"]]
     started = time.perf_counter()
@@ -160,13 +160,13 @@ def median_run(runs):
     return chosen
 
 
-def measure_all(found, duration, rounds):
+def measure_all(found, duration, rounds, threads=THREADS):
     """All candidates run at once; each round loads every route of every candidate in turn, so a busy
     moment on the machine hits the candidates alike instead of whichever happened to run then."""
     servers, results = {}, {}
     try:
         for name, candidate in found.items():
-            process, port, metrics_port, ready_s = start(candidate)
+            process, port, metrics_port, ready_s = start(candidate, threads)
             servers[name] = process
             results[name] = {"ready_s": round(ready_s, 3), "runs": {}, "urls": {
                 route: f"http://127.0.0.1:{metrics_port if route == '/metrics' else port}{route}"
@@ -219,7 +219,7 @@ def report(results, info):
     print(f"\nmachine: {info['cpu']}, {info['cores']} cores, {info['os']}, kernel {info['kernel']}, "
           f"Python {info['python']}; load average {info['load_before']} before, {info['load_after']} after")
     print(f"server on core {SERVER_CORE}, wrk on core {LOAD_CORE}, {CONNECTIONS} connections "
-          f"(/metrics: {SCRAPE_CONNECTIONS})\n")
+          f"(/metrics: {SCRAPE_CONNECTIONS}), THREADS={info['threads']}\n")
     print(f"{'candidate':13} {'route':8} {'req/s':>8} {'x seed':>7} {'CPU us/req':>10} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'RSS MiB':>8} {'ready s':>8}")
     for name, result in results.items():
@@ -250,6 +250,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=5, help="seconds of load per route (default 5)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of load; the median is reported (default 3)")
+    parser.add_argument("--threads", default=THREADS, help=f"THREADS for app1 and seed-granian (default {THREADS})")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
@@ -257,7 +258,8 @@ def main():
         sys.exit(f"bench: needs wrk and taskset on PATH and 2 cores (missing: {', '.join(missing) or 'a second core'})")
     info = machine()
     info["load_before"] = load_average()
-    results = measure_all(candidates(), args.duration, args.rounds)
+    info["threads"] = args.threads
+    results = measure_all(candidates(args.threads), args.duration, args.rounds, args.threads)
     info["load_after"] = load_average()
     checks = report(results, info)
     if args.json:
