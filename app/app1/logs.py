@@ -42,16 +42,17 @@ class JsonFormatter(logging.Formatter):
 
 
 def dict_config(level, stream="ext://sys.stdout"):
-    """A logging.config.dictConfig schema: every logger (ours, granian's, werkzeug's) to one JSON handler.
+    """A logging.config.dictConfig schema: one JSON handler on the root logger, which every logger (ours,
+    granian's, werkzeug's) propagates to.
 
-    granian applies it itself (its `log_dictconfig` option, in its main process and again in its worker),
-    after adding its own level to its `_granian` logger.
+    granian applies it itself (its `log_dictconfig` option, in its main process and again in its worker):
+    it takes the place of granian's own schema, to which granian only adds its log level.
     """
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
         "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": stream}},
-        "loggers": {name: {"handlers": [], "propagate": True} for name in ("_granian", "granian.access", "werkzeug")},
+        "loggers": {},
         "root": {"handlers": ["stdout"], "level": level},
     }
