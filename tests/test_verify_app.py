@@ -53,7 +53,7 @@ def assert_all_passed(result):
 
 @pytest.fixture
 def app_process(tmp_path):
-    """app/ as its production server command (python -m app1: gunicorn + metrics thread) on free loopback ports."""
+    """app/ as its production server command (python -m app1: granian, metrics from its worker) on free loopback ports."""
     port, metrics_port = free_port(), free_port()
     env = dict(os.environ, PYTHONPATH=str(APP_DIR), HOST="127.0.0.1", PORT=str(port),
                METRICS_PORT=str(metrics_port), ENVIRONMENT="dev", LOG_LEVEL="WARNING")

@@ -1,7 +1,6 @@
-"""One JSON object per line on stdout, for the service's own records and for the server's."""
+"""One JSON object per line on stdout, for the service's own records and for the server's (granian's)."""
 import json
 import logging
-import sys
 import time
 
 # Fields a record may carry through `extra=` that belong in the JSON line.
@@ -24,6 +23,8 @@ class _Clock:
 
 
 _clock = _Clock()
+# One encoder for every line: json.dumps with other than its default options builds a new one per call.
+_encoder = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 class JsonFormatter(logging.Formatter):
@@ -37,42 +38,21 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             # The traceback stays in the log line (escaped, one line); never in a response body.
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _encoder.encode(entry)
 
 
-class AccessLog:
-    """The per-request line, written without building a LogRecord: it is on every request's path.
+def dict_config(level, stream="ext://sys.stdout"):
+    """A logging.config.dictConfig schema: one JSON handler on the root logger, which every logger (ours,
+    granian's, werkzeug's) propagates to.
 
-    Same JSON shape and the same handler as every other record; honours the level of ACCESS_LOGGER.
+    granian applies it itself (its `log_dictconfig` option, in its main process and again in its worker):
+    it takes the place of granian's own schema, to which granian only adds its log level.
     """
-
-    def __init__(self):
-        self._logger = logging.getLogger(ACCESS_LOGGER)
-
-    def __call__(self, method, path, status, duration_ms, request_id):
-        if not self._logger.isEnabledFor(logging.INFO):
-            return
-        line = json.dumps({"time": _clock.format(time.time()), "level": "INFO", "logger": ACCESS_LOGGER,
-                           "message": "request", "method": method, "path": path, "status": status,
-                           "duration_ms": duration_ms, "request_id": request_id}, ensure_ascii=False)
-        for handler in logging.getLogger().handlers:
-            if isinstance(handler, logging.StreamHandler):
-                with handler.lock:
-                    handler.stream.write(line + "\n")
-                    handler.stream.flush()
-
-
-def handler(stream=None):
-    out = logging.StreamHandler(stream or sys.stdout)
-    out.setFormatter(JsonFormatter())
-    return out
-
-
-def configure(level, stream=None):
-    """Route every logger (ours, granian's, werkzeug's) to one JSON handler at `level`."""
-    root = logging.getLogger()
-    root.handlers[:] = [handler(stream)]
-    root.setLevel(level)
-    for name in ("_granian", "werkzeug"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": stream}},
+        "loggers": {},
+        "root": {"handlers": ["stdout"], "level": level},
+    }

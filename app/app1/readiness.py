@@ -1,7 +1,12 @@
 """Whether this process should get traffic: starting -> ready -> draining."""
+import signal
 import threading
 
 STARTING, READY, DRAINING = "starting", "ready", "draining"
+# What app1.server's drain sends granian's worker process on SIGTERM/SIGINT (app1.worker turns it into
+# drain()). granian sets handlers for SIGINT, SIGTERM (and SIGHUP in its main process) only, so this one is
+# the app's. Here, not in app1.worker, so the main process need not import Flask to know it.
+DRAIN_SIGNAL = signal.SIGUSR1
 
 
 class Readiness:

@@ -1,115 +1,82 @@
-"""Production entry point: settings checked, then granian serving the app from this one process.
+"""Production entry point (`python -m app1`): settings checked, then granian serving app1.worker's app.
 
-Why granian: its HTTP handling is native (Rust), so app1 needs about half the CPU per request it needed on
-gunicorn's pure-Python HTTP handling, with keep-alive handled by an event loop instead of by a thread per
-idle connection (uWSGI's threaded keep-alive stalls other clients); bench/app_bench.py and docs/app.md have
-the figures. One process: granian's worker runs as a thread of it (granian's own mode for free-threaded
-Pythons, see Server), so the request threads and the metrics server's thread share the metrics they serve
-and no multiprocess metrics directory is needed. Scale with replicas.
-SIGTERM: /ready answers 503 at once, requests keep being served for DRAIN_SECONDS (so load balancers stop
-sending), then granian stops accepting, finishes the requests in flight and the process exits 0; if that
-takes longer than SHUTDOWN_TIMEOUT the process exits anyway (code 1).
+granian through its public API only (`granian.Granian`, the class its CLI runs): on a Python with a GIL
+that is a main process that binds the socket and supervises, plus one worker process that builds the
+app (app1.worker.application, granian's factory target), serves requests on THREADS Python threads and
+serves the metrics port. Scale with replicas, not workers.
+SIGTERM/SIGINT: /ready answers 503 at once and requests keep being served for DRAIN_SECONDS (so load
+balancers stop sending), then granian's own graceful stop: it stops accepting, finishes the requests in
+flight and exits 0; a worker still busy SHUTDOWN_TIMEOUT later is killed by granian (its
+`workers_kill_timeout`) and the process exits 1.
 """
 import logging
+import multiprocessing
 import os
+import signal
 import sys
 import tempfile
 import threading
 
+from granian import Granian
 from granian.constants import Interfaces
-from granian.server.mt import MTServer
+from granian.log import LogLevels
 
 from . import logs
-from .readiness import DRAINING, Readiness
 from .settings import APP_NAME, SettingsError, from_environment
+from .readiness import DRAIN_SIGNAL
 
 log = logging.getLogger("app1.server")
+TARGET = "app1.worker:application"
 
 
-class CannotListen(Exception):
-    """A port cannot be bound (in use, not permitted); the message names the variable."""
+class Drain:
+    """app1's drain in front of granian's graceful stop, installed by granian's `on_startup` hook.
 
-
-class Server(MTServer):
-    """granian with its one worker as a thread of this process, and app1's drain on SIGTERM/SIGINT.
-
-    granian picks a worker process (MPServer) on Pythons with a GIL and worker threads (MTServer) only on
-    free-threaded ones. With one worker the GIL costs nothing (there is no second worker to share it with),
-    while a worker process would add a second interpreter (66-81 MiB in all against 42-44 MiB) and
-    separate the metrics from the process that serves them.
+    That hook runs in the main process once granian has set its SIGINT/SIGTERM handlers and bound the
+    socket, before it starts the worker. The drain takes those two signals, keeps granian's handlers and
+    calls them DRAIN_SECONDS later (from a timer thread: they only set granian's stop flag and event).
     """
 
-    def __init__(self, settings, app, readiness):
-        super().__init__(
-            "app1:application",  # a name for granian's logs: the app itself comes from serve()'s loader
-            address=settings.host, port=settings.port, interface=Interfaces.WSGI, workers=1,
-            blocking_threads=settings.threads,  # the Python threads that run requests
-            websockets=False, log_level=settings.log_level.lower(),
-            log_access=False,  # app1.access logs every request with route, duration and request id
-        )
+    def __init__(self, settings):
         self.settings = settings
-        self.app = app
-        self.readiness = readiness
+        self.installed = False
+        self.stopping = False
+        self.workers = []
+        self.granian_handlers = {}
 
-    def _init_shared_socket(self):
-        try:
-            super()._init_shared_socket()
-        except RuntimeError as error:
-            # granian's failed bind: "Address already in use (os error 98)", plus a Rust backtrace when
-            # RUST_BACKTRACE is set: the first line says it all.
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise CannotListen(f"PORT: {self.bind_addr}:{self.bind_port}: {reason}") from None
+    def install(self):
+        # Ignored until the worker sets its own handler: a drain signal during its start cannot kill it
+        # (an ignored signal stays ignored in a forked or spawned child).
+        signal.signal(DRAIN_SIGNAL, signal.SIG_IGN)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self.granian_handlers[signum] = signal.getsignal(signum)
+            signal.signal(signum, self.on_signal)
+        self.installed = True
 
-    def _check_gil(self):
-        # MTServer refuses Pythons with a GIL because several worker threads would share it; there is one.
-        pass
-
-    def run(self):
-        # AbstractServer's serve: MTServer's own only adds a warning that free-threaded Python is experimental
-        # (this one is not free-threaded) and refuses options app1 does not use (reloader, RSS limit).
-        super(MTServer, self).serve(target_loader=lambda: self.app, wrap_loader=False)
-
-    def signal_handler_interrupt(self, *args, **kwargs):
-        if self.readiness.phase == DRAINING:
+    def on_signal(self, signum, _frame):
+        if self.stopping:
             return  # a second SIGTERM changes nothing
-        self.readiness.drain()
-        log.info("SIGTERM: /ready now 503, serving for %ss more, then finishing in-flight requests",
-                 self.settings.drain_seconds)
-        self._later(self.settings.drain_seconds, self.stop_accepting)
-
-    def stop_accepting(self):
-        log.info("draining done: accepting no new connections, finishing the requests in flight")
-        self._later(self.settings.shutdown_timeout, self.give_up)
-        super().signal_handler_interrupt()  # granian's graceful stop; serve() returns once it is done
-
-    def give_up(self):
-        log.error("requests still in flight after SHUTDOWN_TIMEOUT=%ss: exiting without them",
-                  self.settings.shutdown_timeout)
-        sys.stdout.flush()
-        os._exit(1)  # granian's worker thread cannot be killed on its own: the process ends
-
-    @staticmethod
-    def _later(seconds, action):
-        timer = threading.Timer(seconds, action)
+        self.stopping = True
+        # granian's worker is a multiprocessing child of this process.
+        self.workers = multiprocessing.active_children()
+        for worker in self.workers:
+            os.kill(worker.pid, DRAIN_SIGNAL)
+        log.info("%s: /ready now 503, serving for %ss more, then finishing in-flight requests",
+                 signal.Signals(signum).name, self.settings.drain_seconds)
+        timer = threading.Timer(self.settings.drain_seconds, self.stop_accepting, (signum,))
         timer.daemon = True
         timer.start()
 
+    def stop_accepting(self, signum):
+        log.info("draining done: accepting no new connections, finishing the requests in flight")
+        self.granian_handlers[signum](signum, None)
 
-def build(settings):
-    """The app with its metrics served and its readiness, in this process (what serve() then runs)."""
-    from . import web
-    from .metrics import Metrics
-    from .metrics_server import serve_metrics
-    readiness, metrics = Readiness(), Metrics()
-    app = web.create_app(settings, readiness, metrics)
-    try:
-        serve_metrics(metrics, settings.host, settings.metrics_port)
-    except OSError as error:
-        raise CannotListen(f"METRICS_PORT: {settings.host}:{settings.metrics_port}: {error.strerror}") from None
-    return app, readiness
+    def killed_workers(self):
+        """Workers granian had to kill after SHUTDOWN_TIMEOUT (known once serve() has returned)."""
+        return [worker for worker in self.workers if worker.exitcode == -signal.SIGKILL]
 
 
-def main():
+def main(target=TARGET):
     try:
         settings = from_environment()
     except SettingsError as error:
@@ -122,16 +89,29 @@ def main():
     except OSError:
         print(f"{APP_NAME}: no writable temporary directory: mount a tmpfs (or an emptyDir) on /tmp", file=sys.stderr)
         return 2
+    server = Granian(
+        target, factory=True, address=settings.host, port=settings.port, interface=Interfaces.WSGI, workers=1,
+        blocking_threads=settings.threads,  # the Python threads that run requests
+        websockets=False, log_level=LogLevels(settings.log_level.lower()),
+        log_dictconfig=logs.dict_config(settings.log_level),  # granian's records in app1's JSON lines too
+        log_access=False,  # app1.access logs every request with route, duration and request id
+        workers_kill_timeout=settings.shutdown_timeout,
+    )
+    drain = Drain(settings)
+    server.on_startup(drain.install)
     try:
-        app, readiness = build(settings)
-        server = Server(settings, app, readiness)
-        # After granian's logging set-up (in Server()): its records (also those of its Rust side) then go to
-        # the JSON handler instead of its plain-text one.
-        logs.configure(settings.log_level)
-        server.on_startup(readiness.mark_ready)  # called once the socket is bound, before the worker starts
-        server.run()
-    except CannotListen as error:
-        print(f"{APP_NAME}: cannot listen on {error}", file=sys.stderr)
+        server.serve()
+    except RuntimeError as error:
+        if drain.installed:
+            raise
+        # Before the startup hook, the socket's bind is what fails: "Address already in use (os error 98)"
+        # (plus a Rust backtrace when RUST_BACKTRACE is set): the first line says it all.
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"{APP_NAME}: cannot listen on PORT: {settings.host}:{settings.port}: {reason}", file=sys.stderr)
+        return 1
+    if drain.killed_workers():
+        log.error("requests still in flight after SHUTDOWN_TIMEOUT=%ss: the worker was killed without them",
+                  settings.shutdown_timeout)
         return 1
     log.info("stopped")
     return 0

@@ -24,7 +24,7 @@ class Settings:
     commit: str = "unknown"
     threads: int = 4
     drain_seconds: float = 2.0
-    shutdown_timeout: float = 10.0
+    shutdown_timeout: int = 10
 
 
 def _port(env, name, default):
@@ -50,6 +50,15 @@ def _seconds(env, name, default, maximum):
     if not 0 <= value <= maximum:  # also rejects nan
         raise SettingsError(f"{name}={raw!r} is not a duration: use seconds from 0 to {maximum:g}")
     return value
+
+
+def _whole_seconds(env, name, default, maximum):
+    # granian's workers_kill_timeout: whole seconds, at least 1 (its CLI's range starts there; 0 would mean
+    # "wait for ever" to it).
+    raw = env.get(name, str(default)).strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise SettingsError(f"{name}={raw!r} is not a duration: use whole seconds from 1 to {maximum}")
+    return int(raw)
 
 
 def _default_version():
@@ -83,5 +92,5 @@ def from_environment(env=None):
         commit=env.get("APP_COMMIT", "").strip() or Settings.commit,
         threads=_count(env, "THREADS", Settings.threads, 64),
         drain_seconds=_seconds(env, "DRAIN_SECONDS", Settings.drain_seconds, 300),
-        shutdown_timeout=_seconds(env, "SHUTDOWN_TIMEOUT", Settings.shutdown_timeout, 300),
+        shutdown_timeout=_whole_seconds(env, "SHUTDOWN_TIMEOUT", Settings.shutdown_timeout, 300),
     )

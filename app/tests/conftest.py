@@ -1,6 +1,8 @@
 """Fixtures for app1's tests: an app with its own metrics registry, and the real server as a process."""
 import io
+import logging.config
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -20,9 +22,9 @@ from support.net import free_port, wait_for_port
 def log_stream():
     """Everything the app logs during the test, one JSON object per line."""
     stream = io.StringIO()
-    logs.configure("INFO", stream)
+    logging.config.dictConfig(logs.dict_config("INFO", stream))
     yield stream
-    logs.configure("INFO")
+    logging.config.dictConfig(logs.dict_config("INFO"))
 
 
 @pytest.fixture
@@ -54,7 +56,9 @@ def start_server(tmp_path):
                            PYTHONPATH=str(APP_DIR), **{key: str(value) for key, value in env.items()})
         argv = [sys.executable, str(SLOW_SERVER)] if slow else [sys.executable, "-m", "app1"]
         with stdout_path.open("w") as stdout:
-            process = subprocess.Popen(argv, cwd=APP_DIR, env=environment, stdout=stdout, stderr=subprocess.STDOUT)
+            # A session of its own: teardown kills granian's worker process with its main process.
+            process = subprocess.Popen(argv, cwd=APP_DIR, env=environment, stdout=stdout, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
         started.append(process)
         server = RunningServer(process, port, metrics_port, stdout_path)
         wait_for_port(port)
@@ -67,6 +71,8 @@ def start_server(tmp_path):
 
     yield start
     for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # the worker too, even when the main process is gone
+        except ProcessLookupError:
+            pass
+        process.wait()

@@ -1,6 +1,8 @@
 """The real server (`python -m app1`) with one extra route for shutdown tests: GET /test/slow?seconds=N.
 
 Only the tests use it, to have a request in flight when SIGTERM arrives; the shipped app has no such route.
+granian's worker loads `slow_server:application` (this file's folder is on sys.path, which the worker
+inherits) instead of app1.worker:application.
 """
 import sys
 import time
@@ -10,13 +12,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask import request  # noqa: E402
 
-from app1 import server, web  # noqa: E402
-
-_create_app = web.create_app
+from app1 import server, worker  # noqa: E402
 
 
-def create_app_with_slow_route(*args, **kwargs):
-    app = _create_app(*args, **kwargs)
+def application():
+    app = worker.application()
 
     @app.get("/test/slow")
     def slow():
@@ -25,7 +25,5 @@ def create_app_with_slow_route(*args, **kwargs):
     return app
 
 
-web.create_app = create_app_with_slow_route
-
 if __name__ == "__main__":
-    sys.exit(server.main())
+    sys.exit(server.main(target="slow_server:application"))

@@ -1,11 +1,9 @@
 """Every route and error path through Flask's test client, with the instrumentation in place."""
 import pytest
 from app1_helpers import log_lines
-from werkzeug.routing import Map, Rule
-from werkzeug.test import Client
+from flask import request
 
 from app1.metrics import UNMATCHED
-from app1.web import CONSTANT_ROUTES, Instrumented
 
 
 def requests_served(metrics, method, endpoint, status):
@@ -26,28 +24,44 @@ def test_index_names_the_app_its_environment_and_version(client):
     assert list(response.get_json()) == ["app", "environment", "version"]
 
 
-@pytest.mark.parametrize("path", CONSTANT_ROUTES)
-def test_constant_routes_answer_from_memory_what_flask_answered_and_are_still_counted_and_logged(
-        client, service, log_stream, path):
-    _app, _readiness, metrics = service
-    first, second = client.get(path, headers={"X-Request-ID": "one"}), client.get(path, headers={"X-Request-ID": "two"})
-    assert (second.status, second.data) == (first.status, first.data)
-    assert [pair for pair in second.headers.items() if pair[0] != "X-Request-ID"] == \
-           [pair for pair in first.headers.items() if pair[0] != "X-Request-ID"]
-    assert (first.headers["X-Request-ID"], second.headers["X-Request-ID"]) == ("one", "two")
-    assert requests_served(metrics, "GET", path, 200) == 2
-    assert [line["request_id"] for line in log_lines(log_stream) if line.get("path") == path] == ["one", "two"]
+@pytest.mark.parametrize("path", ["/health", "/", "/ready", "/missing"])
+def test_flask_hooks_and_error_handlers_see_every_request(service, log_stream, path):
+    """No route is answered around Flask: before/after_request hooks (what extensions such as Sentry or
+    OpenTelemetry hook into) run on every request, and an error handler sees every failing one, also after
+    the same route has answered 200 (a /health that starts checking a dependency that then fails)."""
+    app, readiness, metrics = service
+    readiness.mark_ready()
+    seen, failures, dependency = [], [], {"up": True}
 
+    @app.before_request
+    def before():
+        seen.append(("before", request.path))
+        if not dependency["up"]:
+            raise ConnectionError("dependency down")
 
-def test_a_constant_route_keeps_only_a_200(service):
-    _app, _readiness, metrics = service
-    answers = iter(["500 INTERNAL SERVER ERROR", "200 OK", "503 SERVICE UNAVAILABLE"])
+    @app.after_request
+    def after(response):
+        seen.append(("after", request.path, response.status_code))
+        response.headers["X-Seen-By-Flask"] = "yes"
+        return response
 
-    def flaky(_environ, start_response):
-        start_response(next(answers), [("Content-Type", "application/json")])
-        return [b"{}"]
-    instrumented = Client(Instrumented(flaky, Map([Rule("/health")]), metrics))
-    assert [instrumented.get("/health").status_code for _ in range(3)] == [500, 200, 200]
+    @app.errorhandler(ConnectionError)
+    def dependency_down(error):
+        failures.append(request.path)
+        return {"error": str(error)}, 503
+
+    client = app.test_client()
+    answers = [client.get(path) for _ in range(3)]
+    assert [answer.headers.get("X-Seen-By-Flask") for answer in answers] == ["yes"] * 3
+    status = answers[0].status_code
+    assert seen == [("before", path), ("after", path, status)] * 3
+    dependency["up"] = False
+    failed = [client.get(path) for _ in range(2)]
+    assert [(answer.status_code, answer.get_json()) for answer in failed] == [(503, {"error": "dependency down"})] * 2
+    assert failures == [path, path]
+    endpoint = path if path != "/missing" else UNMATCHED
+    assert requests_served(metrics, "GET", endpoint, 503) == 2
+    assert [line["status"] for line in log_lines(log_stream) if line["logger"] == "app1.access"] == [status] * 3 + [503] * 2
 
 
 def test_index_defaults_to_development(log_stream):

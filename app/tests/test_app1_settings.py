@@ -16,7 +16,7 @@ def test_defaults_are_the_documented_ones():
     assert (settings.host, settings.port, settings.metrics_port) == ("0.0.0.0", 8080, 9090)
     assert (settings.log_level, settings.environment, settings.commit) == ("INFO", "development", "unknown")
     assert settings.version == (APP_DIR / "VERSION").read_text().strip()
-    assert (settings.threads, settings.drain_seconds, settings.shutdown_timeout) == (4, 2.0, 10.0)
+    assert (settings.threads, settings.drain_seconds, settings.shutdown_timeout) == (4, 2.0, 10)
 
 
 def test_environment_variables_set_every_value():
@@ -24,7 +24,7 @@ def test_environment_variables_set_every_value():
         "HOST": "127.0.0.1", "PORT": "8081", "METRICS_PORT": "9191", "LOG_LEVEL": "warning", "ENVIRONMENT": "prod",
         "APP_VERSION": "2.0.0", "APP_COMMIT": "abc", "THREADS": "8", "DRAIN_SECONDS": "0.5", "SHUTDOWN_TIMEOUT": "3"})
     assert settings == Settings(host="127.0.0.1", port=8081, metrics_port=9191, log_level="WARNING", environment="prod",
-                                version="2.0.0", commit="abc", threads=8, drain_seconds=0.5, shutdown_timeout=3.0)
+                                version="2.0.0", commit="abc", threads=8, drain_seconds=0.5, shutdown_timeout=3)
 
 
 @pytest.mark.parametrize("env, named", [
@@ -39,6 +39,8 @@ def test_environment_variables_set_every_value():
     ({"DRAIN_SECONDS": "soon"}, "DRAIN_SECONDS"),
     ({"SHUTDOWN_TIMEOUT": "nan"}, "SHUTDOWN_TIMEOUT"),
     ({"SHUTDOWN_TIMEOUT": "-2"}, "SHUTDOWN_TIMEOUT"),
+    ({"SHUTDOWN_TIMEOUT": "0"}, "SHUTDOWN_TIMEOUT"),  # granian would wait for ever
+    ({"SHUTDOWN_TIMEOUT": "1.5"}, "SHUTDOWN_TIMEOUT"),  # granian's kill timeout is whole seconds
     ({"HOST": " "}, "HOST"),
 ])
 def test_a_bad_value_is_refused_naming_the_variable(env, named):

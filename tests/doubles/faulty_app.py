@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from prometheus_client import start_http_server
+
 from app1.metrics import Metrics
-from app1.metrics_server import serve_metrics
 from app1.readiness import Readiness
 from app1.settings import Settings
 from app1.web import create_app
@@ -75,7 +76,7 @@ class FaultyApp:
         settings = Settings(host="127.0.0.1", port=0, metrics_port=0, environment=self.environment, version=version)
         metrics, readiness = Metrics(), Readiness()
         if self.variant == "missing_metric":
-            metrics.unregister(metrics.requests)
+            metrics.registry.unregister(metrics.requests)
         app = create_app(settings, readiness, metrics)
         if self.variant == "health_500":
             app = _health_500(app)
@@ -87,7 +88,7 @@ class FaultyApp:
             context.load_cert_chain(*self.tls)
             web.socket = context.wrap_socket(web.socket, server_side=True)
         threading.Thread(target=web.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        exposition = serve_metrics(metrics, "127.0.0.1", 0)
+        exposition, _thread = start_http_server(0, "127.0.0.1", registry=metrics.registry)  # as app1.worker does
         readiness.mark_ready()
         self.servers = [web, exposition]
         self.port, self.metrics_port = web.server_port, exposition.server_port
