@@ -384,6 +384,10 @@ class Verifier(object):
         return {"name": LATENCY, "ok": ok, "detail": detail, "latency_ms": slowest["latency_ms"]}
 
     def run(self):
+        if self.fetcher is fetch:
+            # Request.open needs a context even for http:// (it builds one when given none): build it before any
+            # request is timed, since loading the CA store is set-up, not the app's latency.
+            _tls_context(self.config)
         self.deadline_at = self.clock() + self.config["deadline"]
         base, checks = self.config["base_url"], self.config["checks"]
         app_headers = {"Host": self.config["host_header"]} if self.config["host_header"] else {}
