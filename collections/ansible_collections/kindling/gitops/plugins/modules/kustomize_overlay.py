@@ -229,7 +229,7 @@ findings:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_inputs as inputs
+from ansible_collections.kindling.gitops.plugins.module_utils import rules
 from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_overlay as overlay
 from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_validate as validation
 from ansible_collections.kindling.gitops.plugins.module_utils.kustomize_module import (
@@ -268,7 +268,7 @@ def main():
     path = module.params["path"]
     try:
         files = overlay.plan_overlay(module.params)
-    except inputs.InputError as error:
+    except rules.InputError as error:
         module.fail_json(msg="invalid option %s" % error, field=error.field)
 
     result = dict(changed=False, path=path, kustomization=overlay.load_yaml(files[overlay.KUSTOMIZATION]))

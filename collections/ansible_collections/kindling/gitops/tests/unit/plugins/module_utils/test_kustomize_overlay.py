@@ -6,7 +6,7 @@ __metaclass__ = type
 import pytest
 import yaml
 
-from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_inputs as inputs
+from ansible_collections.kindling.gitops.plugins.module_utils import rules
 from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_overlay as overlay
 
 DIGEST = "sha256:" + "c" * 64
@@ -63,7 +63,7 @@ def test_route_on_openshift():
     ({"config_map": {"name": "app1-config", "literals": {"A B": "x"}}}, "config_map.literals"),
 ])
 def test_bad_input_names_the_field(bad, field):
-    with pytest.raises(inputs.InputError) as error:
+    with pytest.raises(rules.InputError) as error:
         overlay.plan_overlay(params(**bad))
     assert error.value.field == field
 

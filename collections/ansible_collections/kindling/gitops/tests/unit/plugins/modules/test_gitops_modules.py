@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
+
+from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.kindling.gitops.plugins.modules import gitops_commit, kustomize_overlay, kustomize_validate
 from ansible_collections.kindling.gitops.tests.unit.plugins.modules.harness import ModuleFail, run_module as run
@@ -55,8 +58,23 @@ def test_gitops_commit_bad_input(clone, args, field):
     assert result["msg"].startswith(field + ":")
 
 
-def test_kustomize_overlay_bad_namespace_writes_nothing(tmp_path):
-    result = run(kustomize_overlay, {"path": str(tmp_path / "o"), "namespace": "Not_Valid"}, ModuleFail)
+@pytest.mark.parametrize("remote", ["https://kindling:s3cr3t-t0ken@git.example.com/gitops.git",
+                                    "https://s3cr3t-t0ken@git.example.com/gitops.git"])
+def test_gitops_commit_never_echoes_credentials_in_a_remote(clone, capsys, remote):
+    """The real fail_json (not the harness's): msg and the echoed invocation both go through it."""
+    with patch_module_args({"repo_path": str(clone), "paths": ["apps"], "commit_message": "m", "remote": remote}):
+        with pytest.raises(SystemExit):
+            gitops_commit.main()
+    output = capsys.readouterr().out
+    result = json.loads(output)
+    assert result["failed"] and result["msg"].startswith("remote:")
+    assert "s3cr3t-t0ken" not in output
+    assert "git.example.com" in result["msg"]
+
+
+@pytest.mark.parametrize("namespace", ["Not_Valid", ""])
+def test_kustomize_overlay_bad_namespace_writes_nothing(tmp_path, namespace):
+    result = run(kustomize_overlay, {"path": str(tmp_path / "o"), "namespace": namespace}, ModuleFail)
     assert result["field"] == "namespace" and not (tmp_path / "o").exists()
 
 
