@@ -213,6 +213,15 @@ def check_resources(field, resources):
     return resources
 
 
+def is_resources(value):
+    """A container's ResourceRequirements whose requests and limits are all non-negative quantities."""
+    try:
+        check_resources("resources", value)
+    except InputError:
+        return False
+    return True
+
+
 def check_image_name(field, name):
     if not is_image_name(name):
         raise InputError(field, "%r is not a valid image name (registry[:port]/path, lower-case path components, "

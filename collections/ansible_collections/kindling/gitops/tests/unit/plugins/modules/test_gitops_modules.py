@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 
 import pytest
@@ -87,3 +88,39 @@ def test_kustomize_overlay_writes_then_reports_no_change(tmp_path):
 def test_kustomize_validate_needs_a_directory(tmp_path):
     result = run(kustomize_validate, {"path": str(tmp_path / "missing")}, ModuleFail)
     assert result["field"] == "path"
+
+
+BASE_DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app1
+spec:
+  selector:
+    matchLabels: {app: app1}
+  template:
+    metadata:
+      labels: {app: app1}
+    spec:
+      containers:
+        - name: app1
+          image: localhost:5001/app1:1.0.0
+"""
+
+
+@pytest.mark.parametrize("resources, field", [
+    ({"requests": {"cpu": "100x"}}, "resources.requests.cpu: '100x'"),
+    ({"limits": {"memory": "12Qi"}}, "resources.limits.memory: '12Qi'"),
+])
+def test_kustomize_overlay_bad_quantity_fails_before_writing(tmp_path, resources, field):
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl (with kustomize) is not on PATH; requirements.txt installs it into .venv/bin")
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "deployment.yaml").write_text(BASE_DEPLOYMENT)
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources: [deployment.yaml]\n")
+    patch = json.dumps({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app1"},
+                        "spec": {"template": {"spec": {"containers": [{"name": "app1", "resources": resources}]}}}})
+    args = {"path": str(tmp_path / "overlay"), "namespace": "app1-dev", "resources": ["../base"],
+            "patches": [{"patch": patch}], "validate": True}
+    result = run(kustomize_overlay, args, ModuleFail)
+    assert "spec.template.spec.containers[0]." + field in result["msg"]
+    assert not (tmp_path / "overlay").exists()
