@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import time
 
 from ansible_collections.kindling.gitops.plugins.module_utils import rules
@@ -39,6 +40,12 @@ def validate_options(params):
         raise ValueError("timeout: must be a positive number of seconds")
     if params.get("interval") is None or not 0 < params["interval"] <= params["timeout"]:
         raise ValueError("interval: must be positive and at most timeout")
+    # kubernetes' loader reports a missing file only as "No configuration found"; name the path instead.
+    kubeconfig = params.get("kubeconfig") or os.environ.get("K8S_AUTH_KUBECONFIG")
+    if isinstance(kubeconfig, str):
+        for path in kubeconfig.split(os.pathsep):
+            if path and not os.path.isfile(os.path.expanduser(path)):
+                raise ValueError("kubeconfig: {0} does not exist".format(path))
 
 
 def revision_matches(reported, wanted):

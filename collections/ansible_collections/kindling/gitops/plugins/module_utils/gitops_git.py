@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import tempfile
 
 from ansible_collections.kindling.gitops.plugins.module_utils import rules
@@ -61,19 +60,14 @@ class GitError(Exception):
         self.field = field
 
 
-def subprocess_run(argv, env):
-    process = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    return process.returncode, process.stdout, process.stderr
-
-
 class GitClone(object):
     """A work tree whose git commands run with the call's credentials and identity, nothing persisted."""
 
-    def __init__(self, path, run=None, token=None, username="git", author_name="kindling",
+    def __init__(self, path, run, token=None, username="git", author_name="kindling",
                  author_email="kindling@localhost", git="git"):
         self.path = path
         self.git = git
-        self._run = run or subprocess_run
+        self._run = run
         self._token = token
         self._askpass_dir = None
         self.env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C",

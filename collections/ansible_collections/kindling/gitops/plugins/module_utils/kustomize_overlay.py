@@ -59,18 +59,17 @@ def load_yaml(text):
 
 
 def _images(entries):
+    """The argument spec requires one of new_name, tag or digest per entry; an empty one is a bad value."""
     images = []
     for index, entry in enumerate(entries or []):
         field = "images[%d]" % index
         image = {"name": rules.check_image_name(field + ".name", entry.get("name"))}
-        if entry.get("new_name"):
+        if entry.get("new_name") is not None:
             image["newName"] = rules.check_image_name(field + ".new_name", entry["new_name"])
-        if entry.get("tag"):
+        if entry.get("tag") is not None:
             image["newTag"] = rules.check_image_tag(field + ".tag", entry["tag"])
-        if entry.get("digest"):
+        if entry.get("digest") is not None:
             image["digest"] = rules.check_digest(field + ".digest", entry["digest"])
-        if len(image) == 1:
-            raise rules.InputError(field, "set at least one of new_name, tag or digest")
         images.append(image)
     return images
 
@@ -85,13 +84,12 @@ def _replicas(entries):
 
 
 def _patches(entries):
+    """The argument spec makes path and patch mutually exclusive and requires one of them."""
     patches = []
     for index, entry in enumerate(entries or []):
         field = "patches[%d]" % index
-        if bool(entry.get("path")) == bool(entry.get("patch")):
-            raise rules.InputError(field, "set exactly one of path or patch")
         patch = {}
-        if entry.get("path"):
+        if entry.get("path") is not None:
             if os.path.isabs(entry["path"]):
                 raise rules.InputError(field + ".path", "must be relative to the overlay directory")
             patch["path"] = entry["path"]

@@ -81,10 +81,7 @@ class _NoRedirect(HTTPRedirectHandler):
 class RegistryClient:
     def __init__(self, registry, username=None, password=None, scheme="auto", validate_certs=True,
                  timeout=10.0, retries=4, retry_delay=1.0, max_delay=16.0, opener=None, sleep=time.sleep):
-        if bool(username) != bool(password):
-            missing = "password" if username else "username"
-            raise RegistryError("%s: credentials for registry %s need both username and password" % (missing, registry),
-                                missing)
+        # username and password come together: registry_image_info's argument spec requires it (required_together).
         if retries < 0:
             raise RegistryError("retries: must be 0 or more", "retries")
         self.registry = registry

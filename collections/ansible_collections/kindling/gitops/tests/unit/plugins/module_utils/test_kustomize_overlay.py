@@ -56,10 +56,9 @@ def test_route_on_openshift():
     ({"namespace": "App1"}, "namespace"),
     ({"replicas": [{"name": "app1", "count": -2}]}, "replicas[0].count"),
     ({"images": [{"name": "app1", "digest": "sha256:xyz"}]}, "images[0].digest"),
-    ({"images": [{"name": "app1"}]}, "images[0]"),
+    ({"images": [{"name": "app1", "tag": ""}]}, "images[0].tag"),
     ({"resources": ["/abs/base"]}, "resources[0]"),
     ({"patches": [{"patch": "a: [b"}]}, "patches[0].patch"),
-    ({"patches": [{"path": "p.yaml", "patch": "a: b"}]}, "patches[0]"),
     ({"config_map": {"name": "app1-config", "literals": {"A B": "x"}}}, "config_map.literals"),
 ])
 def test_bad_input_names_the_field(bad, field):

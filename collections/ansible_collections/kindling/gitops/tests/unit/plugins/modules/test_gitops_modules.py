@@ -73,6 +73,17 @@ def test_gitops_commit_never_echoes_credentials_in_a_remote(clone, capsys, remot
     assert "git.example.com" in result["msg"]
 
 
+@pytest.mark.parametrize("option, message", [
+    ({"images": [{"name": "app1"}]}, "one of the following is required: new_name, tag, digest found in images"),
+    ({"patches": [{"path": "p.yaml", "patch": "a: b"}]}, "parameters are mutually exclusive: path|patch found in patches"),
+    ({"patches": [{"target": {"kind": "Deployment"}}]}, "one of the following is required: path, patch found in patches"),
+    ({"patches": [{"patch": "a: b", "target": {"kinds": "Deployment"}}]}, "Unsupported parameters"),
+])
+def test_kustomize_overlay_argument_spec_refuses_what_it_can(tmp_path, option, message):
+    result = run(kustomize_overlay, dict({"path": str(tmp_path / "o")}, **option), ModuleFail)
+    assert message in result["msg"] and not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("namespace", ["Not_Valid", ""])
 def test_kustomize_overlay_bad_namespace_writes_nothing(tmp_path, namespace):
     result = run(kustomize_overlay, {"path": str(tmp_path / "o"), "namespace": namespace}, ModuleFail)
