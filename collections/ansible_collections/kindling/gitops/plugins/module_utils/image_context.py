@@ -22,6 +22,8 @@ import posixpath
 import re
 import stat
 
+from ansible_collections.kindling.gitops.plugins.module_utils import rules
+
 try:
     from docker.utils.build import exclude_paths
     HAS_DOCKER_SDK = True
@@ -33,9 +35,6 @@ except ImportError as error:
 # Bump when the hashed representation changes, so old and new tags can never collide.
 HASH_SCHEME = b"kindling-context-v1"
 TAG_HEX_LENGTH = 12
-# https://github.com/distribution/reference: a tag is [\w][\w.-]{0,127}.
-TAG_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-MAX_TAG_LENGTH = 128
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -120,10 +119,10 @@ def read_version(context_dir, version, version_file):
             raise ContextError("version_file", "%s does not exist; set version or version_file" % path)
         with open(path) as handle:
             text = handle.read().strip()
-    if not text or not TAG_PART.match(text):
-        raise ContextError(source, "%r cannot start an image tag (allowed: letters, digits, '_', '.', '-')" % text)
-    if len(text) + 1 + TAG_HEX_LENGTH > MAX_TAG_LENGTH:
-        raise ContextError(source, "%r is too long for an image tag" % text)
+    # The tag will be "<version>-<hex>": it, not the version alone, must follow the one image tag rule.
+    if not text or not rules.is_image_tag("%s-%s" % (text, "0" * TAG_HEX_LENGTH)):
+        raise ContextError(source, "%r cannot start an image tag (letters, digits, '_', '.', '-', not starting with "
+                                   "'.' or '-', at most %d characters)" % (text, 127 - TAG_HEX_LENGTH))
     return text
 
 

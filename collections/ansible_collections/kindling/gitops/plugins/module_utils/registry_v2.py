@@ -45,9 +45,9 @@ class RegistryError(Exception):
 
 
 def validate_reference(registry, repository, tag):
-    if not registry or not rules.REGISTRY_HOST.match(registry):
+    if not rules.is_registry_host(registry):
         raise RegistryError("registry: %r is not a registry host[:port] (no scheme, no path)" % (registry,), "registry")
-    if not repository or not rules.REPOSITORY.match(repository) or len(repository) > rules.MAX_IMAGE_NAME:
+    if not rules.is_image_repository(repository):
         raise RegistryError("repository: %r is not a valid repository name (lowercase path components)" % (repository,),
                             "repository")
     if not rules.is_image_tag(tag):

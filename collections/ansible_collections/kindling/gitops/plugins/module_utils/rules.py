@@ -69,6 +69,16 @@ def is_image_name(value):
     return _string_matching(IMAGE_NAME, value, MAX_IMAGE_NAME)
 
 
+def is_registry_host(value):
+    """A registry as image references name it: host (domain name or [IPv6]) and an optional port, nothing else."""
+    return _string_matching(REGISTRY_HOST, value)
+
+
+def is_image_repository(value):
+    """The path of an image in its registry (distribution/reference remoteName), without registry, tag or digest."""
+    return _string_matching(REPOSITORY, value, MAX_IMAGE_NAME)
+
+
 def is_image_tag(value):
     return _string_matching(IMAGE_TAG, value)
 
