@@ -125,3 +125,18 @@ def test_contract_kubernetes_core_auth_options_reach_the_api(api, tmp_path):
     assert run.rc == 0, result.get("msg")
     assert result["done"] and api.calls("GET")
     assert "double-password" not in json.dumps(run.data)
+
+
+def test_contract_cluster_set_once_through_the_action_group(api, tmp_path):
+    """meta/runtime.yml's group/kindling.gitops.k8s: module_defaults give kubeconfig and context to the module."""
+    api.progress("applications", "app1-dev", "argocd", [status("healthy")])
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+    playbook = tmp_path / "grouped.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "module_defaults": {
+        "group/kindling.gitops.k8s": {"kubeconfig": str(kubeconfig), "context": "kind-kindling"}}, "tasks": [
+        {"name": "wait", "kindling.gitops.argocd_app_wait": {"name": "app1-dev", "revision": NEW, "timeout": 6,
+                                                             "interval": 1}}]}]))
+    run = run_playbook(playbook, playbook_env(tmp_path), "-i", "localhost,", "-c", "local")
+    result = run.result("wait")
+    assert run.rc == 0, result.get("msg")
+    assert result["done"] and api.calls("GET")
