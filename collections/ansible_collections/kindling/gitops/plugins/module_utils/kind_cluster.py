@@ -91,6 +91,12 @@ def _validate_node(node, field):
     labels = node.get("labels", {})
     if not isinstance(labels, dict) or not all(isinstance(v, (str, int, float, bool)) for v in labels.values()):
         _fail(field + ".labels", "must be a mapping of label names to scalar values")
+    try:
+        # kind applies them as Kubernetes node labels: the API server's label key and value rules.
+        rules.check_labels(field + ".labels", dict((k, str(v).lower() if isinstance(v, bool) else v)
+                                                   for k, v in labels.items()))
+    except rules.InputError as error:
+        raise KindError(str(error))
     for kind_list in ("extraPortMappings", "extraMounts"):
         if not isinstance(node.get(kind_list, []), list):
             _fail(field + "." + kind_list, "must be a list")
