@@ -27,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import re
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -50,6 +51,7 @@ COMMIT_SHA = re.compile(r"^[0-9a-f]{7,40}$")
 QUANTITY = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]*)?"
                       r"(?:Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$")
 MAX_IMAGE_NAME = 255
+
 
 def _string_matching(pattern, value, max_length=None):
     return isinstance(value, str) and (max_length is None or len(value) <= max_length) and bool(pattern.match(value))
@@ -98,7 +100,7 @@ def is_quantity(value):
     if isinstance(value, bool):
         return False
     if isinstance(value, (int, float)):
-        return value == value and value not in (float("inf"), float("-inf"))
+        return math.isfinite(value)
     if not isinstance(value, str):
         return False
     text = value.strip()

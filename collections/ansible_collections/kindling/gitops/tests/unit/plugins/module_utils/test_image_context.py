@@ -100,8 +100,8 @@ def test_dockerignore_cases_from_docker_py(tmp_path, patterns, left_out):
 
 def test_docker_py_wildcard_keeps_only_what_docker_always_sends(tmp_path):
     assert _sent(tmp_path, "*", DOCKER_PY_FILES) == {"Dockerfile", ".dockerignore"}
-    assert _sent(tmp_path, "**\n!bar\n!foo/bar", DOCKER_PY_FILES) == {"foo/bar/a.py", "bar/a.py", "Dockerfile",
-                                                                        ".dockerignore"}
+    kept = {"foo/bar/a.py", "bar/a.py", "Dockerfile", ".dockerignore"}
+    assert _sent(tmp_path, "**\n!bar\n!foo/bar", DOCKER_PY_FILES) == kept
     # "surprising but it matches the CLI's behavior": an exception under an excluded directory's wildcard
     assert _sent(tmp_path, "*\n!*/b.py", ["a/b.py"]) == {"Dockerfile", ".dockerignore"}
 
