@@ -128,8 +128,35 @@ def test_contract_missing_application_is_one_clear_line(api, tmp_path):
 
 
 @pytest.mark.parametrize("options, field", [({"revision": "main"}, "revision:"), ({"timeout": 0}, "timeout:"),
-                                            ({"interval": 10, "timeout": 5}, "interval:")])
+                                            ({"interval": 10, "timeout": 5}, "interval:"),
+                                            ({"name": "App1"}, "name:"), ({"namespace": "Argo_CD"}, "namespace:")])
 def test_contract_bad_options_fail_before_any_api_call(api, tmp_path, options, field):
     run, result = wait(api, tmp_path, **options)
     assert result["failed"] and result["msg"].startswith(field)
-    assert [c for c in api.requests if "applications" in c["path"]] == []
+    assert api.requests == []
+
+
+def test_contract_kubernetes_core_auth_options_reach_the_api(api, tmp_path):
+    """kubernetes.core's own option set (here host + username/password + impersonation, which a hand-made
+    copy of its client did not have): the module reads the Application with no kubeconfig at all."""
+    api.progress("applications", "app1-dev", "argocd", [status("healthy")])
+    run, result = wait(api, tmp_path, kubeconfig=None, context=None, host=api.url, username="admin",
+                       password="double-password", impersonate_user="system:serviceaccount:argocd:kindling")
+    assert run.rc == 0, result.get("msg")
+    assert result["done"] and api.calls("GET")
+    assert "double-password" not in json.dumps(run.data)
+
+
+def test_contract_cluster_set_once_through_the_action_group(api, tmp_path):
+    """meta/runtime.yml's group/kindling.gitops.k8s: module_defaults give kubeconfig and context to the module."""
+    api.progress("applications", "app1-dev", "argocd", [status("healthy")])
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+    playbook = tmp_path / "grouped.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "module_defaults": {
+        "group/kindling.gitops.k8s": {"kubeconfig": str(kubeconfig), "context": "kind-kindling"}}, "tasks": [
+        {"name": "wait", "kindling.gitops.argocd_app_wait": {"name": "app1-dev", "revision": NEW, "timeout": 6,
+                                                             "interval": 1}}]}]))
+    run = run_playbook(playbook, playbook_env(tmp_path), "-i", "localhost,", "-c", "local")
+    result = run.result("wait")
+    assert run.rc == 0, result.get("msg")
+    assert result["done"] and api.calls("GET")

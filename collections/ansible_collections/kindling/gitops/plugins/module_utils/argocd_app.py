@@ -19,11 +19,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
+import os
 import time
 
+from ansible_collections.kindling.gitops.plugins.module_utils import rules
+
 REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
-REVISION_PATTERN = re.compile(r"^[0-9a-f]{7,64}$")
 FAILED_PHASES = ("Failed", "Error")
 
 
@@ -36,16 +37,23 @@ class WaitError(Exception):
 
 
 def validate_options(params):
-    """Fail fast, naming the option, before any API call."""
-    revision = params.get("revision")
-    if not isinstance(revision, str) or not REVISION_PATTERN.match(revision):
-        raise ValueError("revision: must be a git commit SHA (7-64 lowercase hex characters), got {0!r}".format(revision))
+    """Fail fast, naming the option, before any API call: what the argument spec cannot say.
+
+    An Application is a custom resource, so the API server requires its name to be a DNS subdomain and
+    its namespace a DNS label (apiextensions-apiserver validates metadata with NameIsDNSSubdomain)."""
+    rules.check_dns_subdomain("name", params.get("name"))
+    rules.check_dns_label("namespace", params.get("namespace"))
+    rules.check_commit_sha("revision", params.get("revision"))
     if params.get("timeout") is None or params["timeout"] <= 0:
         raise ValueError("timeout: must be a positive number of seconds")
     if params.get("interval") is None or not 0 < params["interval"] <= params["timeout"]:
         raise ValueError("interval: must be positive and at most timeout")
-    if params.get("refresh") not in (None, "none", "normal", "hard"):
-        raise ValueError("refresh: must be none, normal or hard")
+    # kubernetes' loader reports a missing file only as "No configuration found"; name the path instead.
+    kubeconfig = params.get("kubeconfig") or os.environ.get("K8S_AUTH_KUBECONFIG")
+    if isinstance(kubeconfig, str):
+        for path in kubeconfig.split(os.pathsep):
+            if path and not os.path.isfile(os.path.expanduser(path)):
+                raise ValueError("kubeconfig: {0} does not exist".format(path))
 
 
 def revision_matches(reported, wanted):

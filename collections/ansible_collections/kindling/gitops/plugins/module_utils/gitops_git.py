@@ -17,8 +17,9 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import tempfile
+
+from ansible_collections.kindling.gitops.plugins.module_utils import rules
 
 ASKPASS = """#!/bin/sh
 # Answers git's credential prompts from the environment; the token is never written anywhere.
@@ -29,30 +30,44 @@ esac
 """
 REJECTED = re.compile(r"\[rejected\]|non-fast-forward|fetch first|\(stale info\)")
 URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]+:[^/@\s]*@", re.IGNORECASE)
-SHA = re.compile(r"^[0-9a-f]{4,64}$")
+# The user-info part of any URL (user:password@ or a bare token@), wherever it appears in a text.
+URL_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@", re.IGNORECASE)
+REDACTED = "********"
+
+
+def url_secrets(text):
+    """The user-info strings (and their password halves) URLs in text carry, to be masked."""
+    found = set()
+    for match in URL_USERINFO.finditer(text or ""):
+        userinfo = match.group("userinfo")
+        found.add(userinfo)
+        if ":" in userinfo:
+            found.add(userinfo.split(":", 1)[1])
+    return sorted(value for value in found if value)
+
+
+def redact(text):
+    """text with the user-info of every URL in it replaced, so no message can carry a credential."""
+    return URL_USERINFO.sub(lambda m: m.group("scheme") + REDACTED + "@", text) if text else text
 
 
 class GitError(Exception):
-    """A git operation failed; `field` names the option at fault when it is bad input."""
+    """A git operation failed; `field` names the option at fault when it is bad input. The message never
+    carries URL credentials (they are redacted here, whoever raises)."""
 
     def __init__(self, message, field=None):
-        super(GitError, self).__init__(message)
+        super(GitError, self).__init__(redact(message))
         self.field = field
-
-
-def subprocess_run(argv, env):
-    process = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    return process.returncode, process.stdout, process.stderr
 
 
 class GitClone(object):
     """A work tree whose git commands run with the call's credentials and identity, nothing persisted."""
 
-    def __init__(self, path, run=None, token=None, username="git", author_name="kindling",
+    def __init__(self, path, run, token=None, username="git", author_name="kindling",
                  author_email="kindling@localhost", git="git"):
         self.path = path
         self.git = git
-        self._run = run or subprocess_run
+        self._run = run
         self._token = token
         self._askpass_dir = None
         self.env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C",
@@ -225,7 +240,7 @@ def commit_and_push(clone, paths, message, remote="origin", branch="main", rever
     check_clone(clone, remote, branch)
     _check_paths(clone, paths)
     if revert:
-        if not SHA.match(revert) or clone.run("cat-file", "-e", revert + "^{commit}", check=False)[0] != 0:
+        if not rules.is_commit_sha(revert) or clone.run("cat-file", "-e", revert + "^{commit}", check=False)[0] != 0:
             raise GitError("revert: %r is not a commit in %s" % (revert, clone.path), field="revert")
         revert = clone.output("rev-parse", revert + "^{commit}")
         if clone.output("status", "--porcelain", "--untracked-files=no"):

@@ -3,10 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Content-addressed tags for Docker build contexts.
 
-The tag is derived from the build context *as the Docker builder sees it*: the files .dockerignore
-lets through (moby's pattern semantics: Go filepath.Match per path element, ``**``, ``!`` exceptions,
-last match wins, a pattern matching a parent directory excludes its children), the Dockerfile (always
-sent, even when ignored), and the build arguments. Only stdlib: importable and testable without Ansible.
+The tag is derived from the build context *as the builder receives it*: the paths the Docker SDK's
+``docker.utils.build.exclude_paths`` lets through for the context's .dockerignore, the Dockerfile (always
+sent, even when ignored), and the build arguments. exclude_paths is the matcher community.docker's
+docker_image runs on the same .dockerignore when it builds (its vendored copy of docker-py's
+utils/build.py), so the tag hashes exactly the files the build is sent. Known differences from
+moby/patternmatcher (BuildKit, the Docker CLI) are in tests/unit/plugins/module_utils/test_image_context.py:
+``[^...]`` classes and backslash escapes. Importable and testable without Ansible.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,12 +22,19 @@ import posixpath
 import re
 import stat
 
+from ansible_collections.kindling.gitops.plugins.module_utils import rules
+
+try:
+    from docker.utils.build import exclude_paths
+    HAS_DOCKER_SDK = True
+    DOCKER_SDK_IMPORT_ERROR = None
+except ImportError as error:
+    HAS_DOCKER_SDK = False
+    DOCKER_SDK_IMPORT_ERROR = error
+
 # Bump when the hashed representation changes, so old and new tags can never collide.
 HASH_SCHEME = b"kindling-context-v1"
 TAG_HEX_LENGTH = 12
-# https://github.com/distribution/reference: a tag is [\w][\w.-]{0,127}.
-TAG_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-MAX_TAG_LENGTH = 128
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -37,126 +47,30 @@ class ContextError(Exception):
 
 
 def parse_dockerignore(text):
-    """Patterns from .dockerignore text, cleaned the way BuildKit's ignorefile.ReadAll does."""
-    patterns = []
-    for number, raw in enumerate(text.splitlines()):
-        line = raw.lstrip(u"\ufeff") if number == 0 else raw
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        exclusion = line.startswith("!")
-        if exclusion:
-            line = line[1:].strip()
-        if line:
-            line = posixpath.normpath(line)
-            if len(line) > 1 and line.startswith("/"):
-                line = line[1:]
-        patterns.append(Pattern(line, exclusion))
-    return patterns
-
-
-def _glob_to_regex(pattern):
-    """moby/patternmatcher's compile(): '*' and '?' never cross '/', '**' crosses any number of them."""
-    out = ["^"]
-    i = 0
-    length = len(pattern)
-    in_class = False
-    while i < length:
-        char = pattern[i]
-        if in_class:
-            # Inside [...] Go's filepath.Match and Python's re agree; only a literal '[' needs escaping.
-            if char == "]":
-                in_class = False
-            out.append("\\[" if char == "[" else char)
-        elif char == "*":
-            if i + 1 < length and pattern[i + 1] == "*":
-                i += 2
-                if i < length and pattern[i] == "/":
-                    i += 1
-                out.append(".*" if i >= length else "(.*/)?")
-                continue
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "\\":
-            i += 1
-            out.append(re.escape(pattern[i]) if i < length else "\\\\")
-        elif char == "[":
-            in_class = True
-            out.append(char)
-        else:
-            out.append(re.escape(char))
-        i += 1
-    out.append("$")
-    return "".join(out)
-
-
-class Pattern:
-    def __init__(self, text, exclusion=False):
-        self.text = text
-        self.exclusion = exclusion
-        try:
-            self.regex = re.compile(_glob_to_regex(text), re.DOTALL)
-        except re.error as exc:
-            raise ContextError(".dockerignore", "invalid pattern %r: %s" % (text, exc))
-
-    def match(self, path):
-        return self.regex.match(path) is not None
-
-
-def is_excluded(path, patterns):
-    """moby's MatchesOrParentMatches: does .dockerignore exclude ``path`` (relative, '/'-separated)?"""
-    matched = False
-    parent = posixpath.dirname(path)
-    parent_parts = parent.split("/") if parent else []
-    for pattern in patterns:
-        # An exclusion can only un-exclude something already matched, an inclusion only exclude more.
-        if pattern.exclusion != matched:
-            continue
-        hit = pattern.match(path)
-        if not hit:
-            hit = any(pattern.match("/".join(parent_parts[:i + 1])) for i in range(len(parent_parts)))
-        if hit:
-            matched = not pattern.exclusion
-    return matched
-
-
-def _may_reinclude_below(directory, patterns):
-    """The Docker CLI's walk: descend into an excluded directory only if an exception names a path in it."""
-    prefix = directory + "/"
-    return any(p.exclusion and (p.text + "/").startswith(prefix) for p in patterns)
+    """Patterns from .dockerignore text, read as community.docker's docker_image reads them before it builds:
+    each line stripped, empty lines and comments dropped."""
+    return [line for line in (raw.strip() for raw in text.splitlines()) if line and not line.startswith("#")]
 
 
 def context_entries(context_dir, patterns, dockerfile):
-    """Sorted (relative path, kind, payload) for every entry the builder would send.
+    """Sorted (relative path, kind, payload) for every entry the builder would be sent.
 
     kind is 'd' (directory), 'f' (regular file; payload: executable bit + sha256), 'l' (symlink;
-    payload: target). The Dockerfile is always included, as the Docker CLI and daemon always send it.
+    payload: target). exclude_paths always keeps the Dockerfile and .dockerignore, as Docker sends both.
     """
-    entries = []
     root = os.path.abspath(context_dir)
-
-    def visit(directory_rel):
-        absolute = os.path.join(root, directory_rel) if directory_rel else root
-        for name in sorted(os.listdir(absolute)):
-            rel = posixpath.join(directory_rel, name) if directory_rel else name
-            full = os.path.join(root, rel)
-            info = os.lstat(full)
-            excluded = is_excluded(rel, patterns)
-            if stat.S_ISDIR(info.st_mode):
-                if not excluded:
-                    entries.append((rel, "d", ""))
-                if not excluded or _may_reinclude_below(rel, patterns):
-                    visit(rel)
-            elif not excluded or rel == dockerfile:
-                entry = _entry(rel, full, info)
-                if entry:
-                    entries.append(entry)
-
-    visit("")
-    if dockerfile not in [e[0] for e in entries]:
-        full = os.path.join(root, dockerfile)
-        entries.append(_entry(dockerfile, full, os.lstat(full)))
+    entries = []
+    # exclude_paths appends "!<dockerfile>" to the list it is given: hand it a copy.
+    for rel in exclude_paths(root, list(patterns), dockerfile=dockerfile):
+        full = os.path.join(root, rel)
+        info = os.lstat(full)
+        rel = rel.replace(os.sep, "/")
+        if stat.S_ISDIR(info.st_mode):
+            entries.append((rel, "d", ""))
+            continue
+        entry = _entry(rel, full, info)
+        if entry:
+            entries.append(entry)
     return sorted(entries)
 
 
@@ -205,10 +119,10 @@ def read_version(context_dir, version, version_file):
             raise ContextError("version_file", "%s does not exist; set version or version_file" % path)
         with open(path) as handle:
             text = handle.read().strip()
-    if not text or not TAG_PART.match(text):
-        raise ContextError(source, "%r cannot start an image tag (allowed: letters, digits, '_', '.', '-')" % text)
-    if len(text) + 1 + TAG_HEX_LENGTH > MAX_TAG_LENGTH:
-        raise ContextError(source, "%r is too long for an image tag" % text)
+    # The tag will be "<version>-<hex>": it, not the version alone, must follow the one image tag rule.
+    if not text or not rules.is_image_tag("%s-%s" % (text, "0" * TAG_HEX_LENGTH)):
+        raise ContextError(source, "%r cannot start an image tag (letters, digits, '_', '.', '-', not starting with "
+                                   "'.' or '-', at most %d characters)" % (text, 127 - TAG_HEX_LENGTH))
     return text
 
 
@@ -229,7 +143,7 @@ def compute_tag(context_dir, dockerfile="Dockerfile", build_args=None, version=N
     if os.path.isfile(ignore_path):
         with open(ignore_path, encoding="utf-8") as handle:
             patterns = parse_dockerignore(handle.read())
-    # Appended last: they exclude even what a .dockerignore exception lets through.
+    # Appended last: they exclude even what a .dockerignore exception lets through (never the Dockerfile).
     patterns += parse_dockerignore("\n".join(exclude or []))
     entries = context_entries(context_dir, patterns, dockerfile)
     digest = context_digest(entries, build_args, extra_inputs)

@@ -19,6 +19,8 @@ import json
 import os
 import re
 
+from ansible_collections.kindling.gitops.plugins.module_utils import rules
+
 KIND_API_VERSION = "kind.x-k8s.io/v1alpha4"
 NODE_ROLES = ("control-plane", "worker")
 ROLE_LABEL = "io.x-k8s.kind.role"
@@ -26,7 +28,6 @@ CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 # kind publishes the API server of every control-plane node itself; it is not ours to compare.
 API_SERVER_PORT = "6443/tcp"
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,48}[a-z0-9])?$")
-IMAGE_PATTERN = re.compile(r"^[a-z0-9]+([._/:-][a-z0-9]+)*:[\w][\w.-]{0,127}@sha256:[0-9a-f]{64}$")
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 # Drift is reported in the kind config's own field names.
 CONFIG_FIELD_NAMES = {"ports": "extraPortMappings", "mounts": "extraMounts"}
@@ -52,7 +53,11 @@ def validate_name(name):
 
 
 def validate_image(image, field="node_image"):
-    if not isinstance(image, str) or not IMAGE_PATTERN.match(image):
+    try:
+        _name, tag, digest = rules.split_image_ref(field, image)
+    except rules.InputError:
+        tag = digest = None
+    if not tag or not (digest or "").startswith("sha256:"):
         _fail(field, "must be a kind node image pinned by digest (name:tag@sha256:<64 hex>), got {0!r}".format(image))
 
 
@@ -86,6 +91,12 @@ def _validate_node(node, field):
     labels = node.get("labels", {})
     if not isinstance(labels, dict) or not all(isinstance(v, (str, int, float, bool)) for v in labels.values()):
         _fail(field + ".labels", "must be a mapping of label names to scalar values")
+    try:
+        # kind applies them as Kubernetes node labels: the API server's label key and value rules.
+        rules.check_labels(field + ".labels", dict((k, str(v).lower() if isinstance(v, bool) else v)
+                                                   for k, v in labels.items()))
+    except rules.InputError as error:
+        raise KindError(str(error))
     for kind_list in ("extraPortMappings", "extraMounts"):
         if not isinstance(node.get(kind_list, []), list):
             _fail(field + "." + kind_list, "must be a list")

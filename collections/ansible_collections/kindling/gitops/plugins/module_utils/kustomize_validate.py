@@ -8,7 +8,8 @@ the kubernetes-validate package ships (strict: unknown fields are errors), every
 the openAPIV3Schema of its CRD (unknown fields are errors too: the API server would prune them silently),
 and runs checks no schema can do: a listed file that is missing, an `images` entry that matches no
 container (kustomize then silently leaves the old image), a Service selector that matches no pod
-template, a workload selector that does not match its own template.
+template, a workload selector that does not match its own template, a container resource that is not a
+Kubernetes quantity (the schemas type quantities as int-or-string only; the API server parses them).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,6 +19,8 @@ __metaclass__ = type
 import copy
 import os
 import subprocess
+
+from ansible_collections.kindling.gitops.plugins.module_utils import rules
 
 try:
     import yaml
@@ -295,6 +298,29 @@ def image_findings(kustomization_images, objects, source=None):
     return results
 
 
+def _pod_spec_path(obj):
+    kind = obj.get("kind")
+    if kind == "Pod":
+        return "spec"
+    if kind == "CronJob":
+        return "spec.jobTemplate.spec.template.spec"
+    return "spec.template.spec"
+
+
+def resource_findings(objects):
+    """Requests and limits the API server would refuse: not a quantity (resource.ParseQuantity), or negative."""
+    results = []
+    for owner, _labels, pod_spec in _pod_templates(objects):
+        for key in ("initContainers", "containers"):
+            for index, container in enumerate(pod_spec.get(key) or []):
+                field = "%s.%s[%d].resources" % (_pod_spec_path(owner), key, index)
+                try:
+                    rules.check_resources(field, container.get("resources"))
+                except rules.InputError as error:
+                    results.append(finding(ERROR, "resources", str(error), owner))
+    return results
+
+
 def _namespace(obj):
     return (obj.get("metadata") or {}).get("namespace") or ""
 
@@ -345,6 +371,7 @@ def validate_directory(directory, kubectl="kubectl", kubernetes_version="1.36", 
         findings.extend(schema_findings(obj, kubernetes_version, crd_schemas))
     findings.extend(image_findings(kustomization.get("images"), objects, source=path))
     findings.extend(selector_findings(objects))
+    findings.extend(resource_findings(objects))
     return objects, findings
 
 

@@ -23,17 +23,14 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 from urllib.request import HTTPRedirectHandler, HTTPSHandler, Request, build_opener
 
+from ansible_collections.kindling.gitops.plugins.module_utils import rules
+
 MANIFEST_MEDIA_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 )
-# distribution/reference grammar, simplified to what a push target needs.
-REGISTRY_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
-                           r"(?::[0-9]{1,5})?$|^\[[0-9A-Fa-f:]+\](?::[0-9]{1,5})?$")
-REPOSITORY = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
-TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 RETRYABLE_STATUS = (429, 500, 502, 503, 504)
 AUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
@@ -48,12 +45,12 @@ class RegistryError(Exception):
 
 
 def validate_reference(registry, repository, tag):
-    if not registry or not REGISTRY_HOST.match(registry):
+    if not rules.is_registry_host(registry):
         raise RegistryError("registry: %r is not a registry host[:port] (no scheme, no path)" % (registry,), "registry")
-    if not repository or not REPOSITORY.match(repository) or len(repository) > 255:
+    if not rules.is_image_repository(repository):
         raise RegistryError("repository: %r is not a valid repository name (lowercase path components)" % (repository,),
                             "repository")
-    if not tag or not TAG.match(tag):
+    if not rules.is_image_tag(tag):
         raise RegistryError("tag: %r is not a valid image tag" % (tag,), "tag")
 
 
@@ -84,10 +81,7 @@ class _NoRedirect(HTTPRedirectHandler):
 class RegistryClient:
     def __init__(self, registry, username=None, password=None, scheme="auto", validate_certs=True,
                  timeout=10.0, retries=4, retry_delay=1.0, max_delay=16.0, opener=None, sleep=time.sleep):
-        if bool(username) != bool(password):
-            missing = "password" if username else "username"
-            raise RegistryError("%s: credentials for registry %s need both username and password" % (missing, registry),
-                                missing)
+        # username and password come together: registry_image_info's argument spec requires it (required_together).
         if retries < 0:
             raise RegistryError("retries: must be 0 or more", "retries")
         self.registry = registry

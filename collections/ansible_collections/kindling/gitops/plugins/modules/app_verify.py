@@ -197,6 +197,7 @@ def main():
             retry_delay=dict(type="float", default=1),
             deadline=dict(type="float", default=60),
         ),
+        mutually_exclusive=[("ca_path", "ca_data")],
         supports_check_mode=True,
     )
     try:

@@ -19,19 +19,24 @@ description:
   - Stops early when the sync operation of the wanted revision failed (an older revision's stale failure is waited
     past), or (O(fail_on_degraded)) when the wanted revision is synced but
     Degraded; on any failure returns the resources that are not healthy with Argo CD's messages.
+  - Cluster access is kubernetes.core's (its API client, option names and C(K8S_AUTH_*) variables), so one
+    C(module_defaults) block for C(group/kubernetes.core.k8s) and C(group/kindling.gitops.k8s) serves both.
+  - Every option is checked before the first API call; a bad one fails naming it.
 extends_documentation_fragment:
-  - kindling.gitops.k8s_auth
+  - kubernetes.core.k8s_auth_options
 options:
   name:
-    description: Name of the Application (the project names them C(app1-ENV)).
+    description: Name of the Application (the project names them C(app1-ENV)); a DNS subdomain, as the API server requires.
     type: str
     required: true
   namespace:
-    description: Namespace Argo CD runs in.
+    description: Namespace Argo CD runs in; a DNS label.
     type: str
     default: argocd
   revision:
-    description: The git commit SHA that must be deployed (full, or at least 7 characters).
+    description:
+      - The git commit SHA that must be deployed, 7 to 40 lower-case hex digits (full or abbreviated; Argo CD
+        reports and compares SHA-1 revisions).
     type: str
     required: true
   timeout:
@@ -64,6 +69,8 @@ attributes:
   idempotent:
     support: full
     description: Reports RV(ignore:changed=false); the refresh annotation is a request Argo CD consumes and removes.
+requirements:
+  - kubernetes (Python client) >= 24.2.0, as kubernetes.core requires
 author:
   - kindling.gitops maintainers (@kindling)
 """
@@ -145,7 +152,7 @@ elapsed:
 
 import copy
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kindling.gitops.plugins.module_utils.argocd_app import (
     WaitError,
@@ -154,25 +161,24 @@ from ansible_collections.kindling.gitops.plugins.module_utils.argocd_app import 
     validate_options,
     wait_for_application,
 )
-from ansible_collections.kindling.gitops.plugins.module_utils.k8s_client import (
-    AUTH_ARG_SPEC,
-    HAS_KUBERNETES,
-    KUBERNETES_IMPORT_ERROR,
-    K8sAuthError,
-    dynamic_client,
-)
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
 try:
     from kubernetes.client.exceptions import ApiException
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
     from urllib3.exceptions import HTTPError as TransportError
-except ImportError:  # reported through missing_required_lib below
+except ImportError:  # AnsibleK8SModule reports the missing kubernetes library
     ApiException = DynamicApiError = NotFoundError = ResourceNotFoundError = TransportError = None
 
+API_VERSION = "argoproj.io/v1alpha1"
 
-def main():
-    argument_spec = copy.deepcopy(AUTH_ARG_SPEC)
-    argument_spec.update(
+
+def argument_spec():
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec.update(
         name=dict(type="str", required=True),
         namespace=dict(type="str", default="argocd"),
         revision=dict(type="str", required=True),
@@ -181,35 +187,39 @@ def main():
         refresh=dict(type="str", choices=["none", "normal", "hard"], default="normal"),
         fail_on_degraded=dict(type="bool", default=True),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    return spec
+
+
+def main():
+    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     try:
         validate_options(params)
     except ValueError as error:
         module.fail_json(msg=str(error))
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(KUBERNETES_IMPORT_ERROR))
-    where = "Application {0}/{1}".format(params["namespace"], params["name"])
+    name, namespace = params["name"], params["namespace"]
+    where = "Application {0}/{1}".format(namespace, name)
     try:
-        client = dynamic_client(params)
-        resource = client.resources.get(api_version="argoproj.io/v1alpha1", kind="Application")
+        client = get_api_client(module)
+        resource = client.resource("Application", API_VERSION)
 
         def fetch():
-            return client.get(resource, name=params["name"], namespace=params["namespace"]).to_dict()
+            return client.get(resource, name=name, namespace=namespace).to_dict()
 
         if module.check_mode:
             module.exit_json(changed=False, attempts=1, elapsed=0.0, **summarize(fetch(), params["revision"]))
         if params["refresh"] != "none":
-            resource.patch(body=refresh_patch(params["refresh"]), name=params["name"], namespace=params["namespace"],
-                           content_type="application/merge-patch+json")
+            client.patch(resource, refresh_patch(params["refresh"]), name=name, namespace=namespace,
+                         content_type="application/merge-patch+json")
         result = wait_for_application(fetch, params["revision"], params["timeout"], params["interval"],
                                       fail_on_degraded=params["fail_on_degraded"])
     except WaitError as error:
         module.fail_json(msg=str(error), changed=False, **error.result)
-    except K8sAuthError as error:
-        module.fail_json(msg=str(error))
+    except CoreException as error:
+        module.fail_json(msg="cluster access (kubeconfig, context, host and their K8S_AUTH_* variables): {0}".format(
+            error))
     except ResourceNotFoundError:
-        module.fail_json(msg="the cluster does not serve argoproj.io/v1alpha1 Application: Argo CD is not installed")
+        module.fail_json(msg="the cluster does not serve {0} Application: Argo CD is not installed".format(API_VERSION))
     except NotFoundError:
         module.fail_json(msg="{0} not found (is Argo CD installed and the Application applied?)".format(where))
     except (DynamicApiError, ApiException) as error:

@@ -42,7 +42,9 @@ options:
     type: str
     required: true
   remote:
-    description: The remote to push to.
+    description:
+      - The name of the clone's remote to push to. A URL is refused (it is not a remote of the clone); any
+        credentials in it are masked in every message and in the echoed arguments.
     type: str
     default: origin
   branch:
@@ -156,6 +158,9 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    # A remote given as a URL with credentials must not come back in msg or in the echoed invocation.
+    for secret in gitops_git.url_secrets(params["remote"]):
+        module.no_log_values.add(secret)
     if params["max_attempts"] < 1:
         module.fail_json(msg="max_attempts: must be 1 or more, got %d" % params["max_attempts"], field="max_attempts")
     if not params["commit_message"].strip():

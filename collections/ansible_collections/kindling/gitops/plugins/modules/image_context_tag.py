@@ -14,9 +14,13 @@ version_added: 0.1.0
 description:
   - Computes a tag C(<version>-<12 hex>) from the build context as the Docker builder sees it, so that the same
     content always gets the same tag and any change that can alter the image gets a new one.
-  - The hash covers every file and directory C(.dockerignore) lets through (Docker's pattern rules, including
-    C(**) and C(!) exceptions), their contents, symlink targets and executable bits; the Dockerfile (always, as
-    Docker always sends it); the build arguments; and O(extra_inputs) such as the base image ID.
+  - The hash covers every file and directory C(.dockerignore) lets through, their contents, symlink targets and
+    executable bits; the Dockerfile and C(.dockerignore) (always, as Docker always sends them); the build
+    arguments; and O(extra_inputs) such as the base image ID.
+  - C(.dockerignore) is matched by the Docker SDK's C(docker.utils.build.exclude_paths), the matcher
+    M(community.docker.docker_image) itself uses to make the build context, so the tag covers exactly what that
+    build is sent. It differs from the Docker CLI/BuildKit (moby/patternmatcher) only in C([^...]) classes and
+    backslash escapes, which it does not support.
   - Files outside the context or ignored by C(.dockerignore) never change the tag. Modification times and
     ownership are not hashed, so a fresh checkout of the same content gets the same tag.
   - Reads files only; it never changes anything.
@@ -64,6 +68,8 @@ options:
       - File in the build context holding the version, used when O(version) is unset.
     type: str
     default: VERSION
+requirements:
+  - docker (the Docker SDK for Python) >= 7.1.0
 notes:
   - The tag has no C(+), which image tags do not allow; use a version such as V(1.0.0) or V(1.0.0-rc.1).
 seealso:
@@ -111,9 +117,10 @@ files:
   sample: [.dockerignore, Dockerfile, VERSION, app/main.py]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kindling.gitops.plugins.module_utils.image_context import ContextError, compute_tag
+from ansible_collections.kindling.gitops.plugins.module_utils.image_context import (
+    DOCKER_SDK_IMPORT_ERROR, HAS_DOCKER_SDK, ContextError, compute_tag)
 
 
 def main():
@@ -129,6 +136,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if not HAS_DOCKER_SDK:
+        module.fail_json(msg=missing_required_lib("docker"), exception=str(DOCKER_SDK_IMPORT_ERROR))
     params = module.params
     try:
         result = compute_tag(params["path"], dockerfile=params["dockerfile"], build_args=params["build_args"],

@@ -56,6 +56,7 @@ options:
     description:
       - Image overrides (kustomize C(images)). With O(images[].digest) the deployed reference is the digest;
         the tag, when given too, only documents which build it is.
+      - Each entry needs at least one of O(images[].new_name), O(images[].tag) and O(images[].digest).
     type: list
     elements: dict
     default: []
@@ -129,7 +130,9 @@ options:
         description: Secret that holds the certificate; defaults to C(<name>-tls).
         type: str
   patches:
-    description: Patches (kustomize C(patches)), each a file or an inline patch, optionally with a target.
+    description:
+      - Patches (kustomize C(patches)), each a file or an inline patch, optionally with a target.
+      - Each entry needs exactly one of O(patches[].path) and O(patches[].patch).
     type: list
     elements: dict
     default: []
@@ -141,8 +144,30 @@ options:
         description: Inline strategic-merge or JSON 6902 patch (YAML text).
         type: str
       target:
-        description: Selector of the objects to patch (C(group), C(version), C(kind), C(name), C(namespace), C(labelSelector)).
+        description: Selector of the objects to patch (kustomize's patch target).
         type: dict
+        suboptions:
+          group:
+            description: The C(group) of the objects to patch.
+            type: str
+          version:
+            description: The C(version) of the objects to patch.
+            type: str
+          kind:
+            description: The C(kind) of the objects to patch.
+            type: str
+          name:
+            description: The C(name) of the objects to patch.
+            type: str
+          namespace:
+            description: The C(namespace) of the objects to patch.
+            type: str
+          labelSelector:
+            description: The C(labelSelector) of the objects to patch.
+            type: str
+          annotationSelector:
+            description: The C(annotationSelector) of the objects to patch.
+            type: str
   labels:
     description: Labels on every object and pod template (never on selectors, which are immutable).
     type: dict
@@ -229,7 +254,7 @@ findings:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_inputs as inputs
+from ansible_collections.kindling.gitops.plugins.module_utils import rules
 from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_overlay as overlay
 from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_validate as validation
 from ansible_collections.kindling.gitops.plugins.module_utils.kustomize_module import (
@@ -245,7 +270,7 @@ def main():
             name=dict(type="str", required=True), count=dict(type="int", required=True))),
         images=dict(type="list", elements="dict", default=[], options=dict(
             name=dict(type="str", required=True), new_name=dict(type="str"), tag=dict(type="str"),
-            digest=dict(type="str"))),
+            digest=dict(type="str")), required_one_of=[("new_name", "tag", "digest")]),
         config_map=dict(type="dict", options=dict(
             name=dict(type="str", required=True), literals=dict(type="dict", default={}),
             behavior=dict(type="str", choices=["create", "merge", "replace"], default="merge"))),
@@ -256,7 +281,10 @@ def main():
             class_name=dict(type="str"), cluster_issuer=dict(type="str"), tls=dict(type="bool", default=True),
             tls_secret_name=dict(type="str"))),
         patches=dict(type="list", elements="dict", default=[], options=dict(
-            path=dict(type="str"), patch=dict(type="str"), target=dict(type="dict"))),
+            path=dict(type="str"), patch=dict(type="str"), target=dict(type="dict", options=dict(
+                group=dict(type="str"), version=dict(type="str"), kind=dict(type="str"), name=dict(type="str"),
+                namespace=dict(type="str"), labelSelector=dict(type="str"), annotationSelector=dict(type="str")))),
+            mutually_exclusive=[("path", "patch")], required_one_of=[("path", "patch")]),
         labels=dict(type="dict", default={}),
         annotations=dict(type="dict", default={}),
         validate=dict(type="bool", default=False),
@@ -268,7 +296,7 @@ def main():
     path = module.params["path"]
     try:
         files = overlay.plan_overlay(module.params)
-    except inputs.InputError as error:
+    except rules.InputError as error:
         module.fail_json(msg="invalid option %s" % error, field=error.field)
 
     result = dict(changed=False, path=path, kustomization=overlay.load_yaml(files[overlay.KUSTOMIZATION]))

@@ -110,7 +110,6 @@ def free_port():
     ({"request_timeout": 0}, "request_timeout"),
     ({"deadline": 0}, "deadline"),
     ({"checks": []}, "checks"),
-    ({"checks": ["/healthz"]}, "checks"),
     ({"expected_version": " "}, "expected_version"),
     ({"ca_path": "/nonexistent/ca.pem"}, "ca_path"),
     ({"ca_data": "not a certificate"}, "ca_data"),

@@ -127,15 +127,22 @@ def test_failed_operation_naming_no_revision_is_waited_out_to_the_timeout():
 
 @pytest.mark.parametrize("options, field", [
     ({"revision": "main"}, "revision:"), ({"revision": NEW.upper()}, "revision:"),
+    ({"revision": NEW[:6]}, "revision:"), ({"revision": NEW + "a"}, "revision:"), ({"revision": "a" * 64}, "revision:"),
     ({"timeout": 0}, "timeout:"), ({"interval": 0}, "interval:"), ({"interval": 100}, "interval:"),
-    ({"refresh": "soft"}, "refresh:"),
+    ({"name": "App1"}, "name:"), ({"name": ""}, "name:"), ({"namespace": "Argo_CD"}, "namespace:"),
+    ({"namespace": "argo.cd"}, "namespace:"),
 ])
 def test_options_are_checked_naming_the_field(options, field):
-    params = {"revision": NEW, "timeout": 60, "interval": 5, "refresh": "normal"}
+    params = {"name": "app1-dev", "namespace": "argocd", "revision": NEW, "timeout": 60, "interval": 5}
     params.update(options)
     with pytest.raises(ValueError) as raised:
         aa.validate_options(params)
     assert str(raised.value).startswith(field)
+
+
+@pytest.mark.parametrize("revision", [NEW, NEW[:7]])
+def test_good_options_pass(revision):
+    aa.validate_options({"name": "app1-dev", "namespace": "argocd", "revision": revision, "timeout": 60, "interval": 5})
 
 
 def test_refresh_patch_is_the_argo_annotation():

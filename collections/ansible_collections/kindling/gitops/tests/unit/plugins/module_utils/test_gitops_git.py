@@ -5,6 +5,8 @@ __metaclass__ = type
 
 import os
 
+import pytest
+
 from ansible_collections.kindling.gitops.plugins.module_utils import gitops_git
 
 
@@ -62,3 +64,15 @@ def test_paths_must_stay_inside_the_clone_and_the_default_dot_does(tmp_path):
                 raise AssertionError("%r was accepted" % bad)
     finally:
         clone.close()
+
+
+@pytest.mark.parametrize("text, secrets", [
+    ("push to https://bot:tok-123@git.example.com/g.git rejected", ["bot:tok-123", "tok-123"]),
+    ("fatal: unable to access 'https://tok-456@git.example.com/g.git/'", ["tok-456"]),
+    ("remote: the clone has no remote named 'origin'", []),
+])
+def test_url_credentials_never_survive_in_a_git_error(text, secrets):
+    assert gitops_git.url_secrets(text) == sorted(secrets)
+    message = str(gitops_git.GitError(text))
+    assert "git.example.com" in message or not secrets
+    assert not any(secret in message for secret in secrets)

@@ -134,6 +134,8 @@ def test_kind_error_is_one_line(tmp_path):
     ("nodes", "config: must be a mapping"),
     ({"nodes": []}, "config.nodes: must be a non-empty list"),
     ({"nodes": [{"role": "control-plane", "labels": ["a"]}]}, "config.nodes[0].labels:"),
+    ({"nodes": [{"role": "control-plane", "labels": {"ingress ready": "true"}}]}, "config.nodes[0].labels:"),
+    ({"nodes": [{"role": "control-plane", "labels": {"tier": "front end"}}]}, "config.nodes[0].labels:"),
     ({"nodes": [{"role": "control-plane", "extraPortMappings": [{"hostPort": 80}]}]},
      "config.nodes[0].extraPortMappings[0].containerPort: is required"),
     ({"nodes": [{"role": "control-plane", "extraMounts": [{"hostPath": "/x"}]}]}, "config.nodes[0].extraMounts[0]:"),

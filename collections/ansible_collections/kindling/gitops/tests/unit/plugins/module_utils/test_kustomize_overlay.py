@@ -6,7 +6,7 @@ __metaclass__ = type
 import pytest
 import yaml
 
-from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_inputs as inputs
+from ansible_collections.kindling.gitops.plugins.module_utils import rules
 from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_overlay as overlay
 
 DIGEST = "sha256:" + "c" * 64
@@ -56,14 +56,13 @@ def test_route_on_openshift():
     ({"namespace": "App1"}, "namespace"),
     ({"replicas": [{"name": "app1", "count": -2}]}, "replicas[0].count"),
     ({"images": [{"name": "app1", "digest": "sha256:xyz"}]}, "images[0].digest"),
-    ({"images": [{"name": "app1"}]}, "images[0]"),
+    ({"images": [{"name": "app1", "tag": ""}]}, "images[0].tag"),
     ({"resources": ["/abs/base"]}, "resources[0]"),
     ({"patches": [{"patch": "a: [b"}]}, "patches[0].patch"),
-    ({"patches": [{"path": "p.yaml", "patch": "a: b"}]}, "patches[0]"),
     ({"config_map": {"name": "app1-config", "literals": {"A B": "x"}}}, "config_map.literals"),
 ])
 def test_bad_input_names_the_field(bad, field):
-    with pytest.raises(inputs.InputError) as error:
+    with pytest.raises(rules.InputError) as error:
         overlay.plan_overlay(params(**bad))
     assert error.value.field == field
 

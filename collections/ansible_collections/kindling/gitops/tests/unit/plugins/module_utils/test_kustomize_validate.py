@@ -85,3 +85,24 @@ spec:
     assert "'colour' was unexpected" in finding["message"]
     unknown = dict(widget, kind="Gadget")
     assert validation.schema_findings(unknown, "1.36", schemas)[0]["severity"] == "warning"
+
+
+def with_resources(resources):
+    obj = deployment()
+    obj["spec"]["template"]["spec"]["containers"][0]["resources"] = resources
+    return obj
+
+
+def test_resource_quantities_kubernetes_parses_pass():
+    good = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": 1, "memory": "1.5Gi"}}
+    assert validation.resource_findings([with_resources(good)]) == []
+
+
+def test_resource_quantities_kubernetes_refuses_fail_naming_the_field():
+    findings = validation.resource_findings([with_resources({"requests": {"cpu": "100x"},
+                                                             "limits": {"memory": "12Qi"}})])
+    assert [f["check"] for f in findings] == ["resources"]
+    assert findings[0]["object"] == "Deployment ns/app1"
+    assert findings[0]["message"].startswith("spec.template.spec.containers[0].resources.requests.cpu: '100x'")
+    [limits] = validation.resource_findings([with_resources({"limits": {"memory": "12Qi"}})])
+    assert limits["message"].startswith("spec.template.spec.containers[0].resources.limits.memory: '12Qi'")

@@ -65,3 +65,11 @@ def test_missing_prometheus_client_fails_naming_the_library():
     with mock.patch.object(app_verify_utils, "PROMETHEUS_CLIENT_IMPORT_ERROR", "Traceback: no module"):
         output = run_module(app_verify, {"base_url": "http://127.0.0.1:8080"}, ModuleFail)
     assert "prometheus_client" in output["msg"]
+
+
+def test_ca_path_and_ca_data_are_mutually_exclusive_in_the_argument_spec(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    output = run_module(app_verify, {"base_url": "https://127.0.0.1:8443", "ca_path": str(ca),
+                                     "ca_data": "-----BEGIN CERTIFICATE-----\n"}, ModuleFail)
+    assert output["msg"] == "parameters are mutually exclusive: ca_path|ca_data"

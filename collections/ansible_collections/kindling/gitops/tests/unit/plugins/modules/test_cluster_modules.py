@@ -46,7 +46,7 @@ def test_kind_cluster_check_mode_on_a_new_cluster_only_reads(tmp_path):
 
 def test_argocd_app_wait_rejects_a_branch_name_as_revision():
     result = run(argocd_app_wait, {"name": "app1-dev", "revision": "main"}, outcome=ModuleFail)
-    assert result["msg"].startswith("revision: must be a git commit SHA")
+    assert result["msg"].startswith("revision: 'main' is not a git commit SHA")
 
 
 def test_argocd_app_wait_missing_kubeconfig_is_named(tmp_path):

@@ -5,9 +5,13 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 
 import pytest
+
+from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.kindling.gitops.plugins.modules import gitops_commit, kustomize_overlay, kustomize_validate
 from ansible_collections.kindling.gitops.tests.unit.plugins.modules.harness import ModuleFail, run_module as run
@@ -55,8 +59,34 @@ def test_gitops_commit_bad_input(clone, args, field):
     assert result["msg"].startswith(field + ":")
 
 
-def test_kustomize_overlay_bad_namespace_writes_nothing(tmp_path):
-    result = run(kustomize_overlay, {"path": str(tmp_path / "o"), "namespace": "Not_Valid"}, ModuleFail)
+@pytest.mark.parametrize("remote", ["https://kindling:s3cr3t-t0ken@git.example.com/gitops.git",
+                                    "https://s3cr3t-t0ken@git.example.com/gitops.git"])
+def test_gitops_commit_never_echoes_credentials_in_a_remote(clone, capsys, remote):
+    """The real fail_json (not the harness's): msg and the echoed invocation both go through it."""
+    with patch_module_args({"repo_path": str(clone), "paths": ["apps"], "commit_message": "m", "remote": remote}):
+        with pytest.raises(SystemExit):
+            gitops_commit.main()
+    output = capsys.readouterr().out
+    result = json.loads(output)
+    assert result["failed"] and result["msg"].startswith("remote:")
+    assert "s3cr3t-t0ken" not in output
+    assert "git.example.com" in result["msg"]
+
+
+@pytest.mark.parametrize("option, message", [
+    ({"images": [{"name": "app1"}]}, "one of the following is required: new_name, tag, digest found in images"),
+    ({"patches": [{"path": "p.yaml", "patch": "a: b"}]}, "parameters are mutually exclusive: path|patch found in patches"),
+    ({"patches": [{"target": {"kind": "Deployment"}}]}, "one of the following is required: path, patch found in patches"),
+    ({"patches": [{"patch": "a: b", "target": {"kinds": "Deployment"}}]}, "Unsupported parameters"),
+])
+def test_kustomize_overlay_argument_spec_refuses_what_it_can(tmp_path, option, message):
+    result = run(kustomize_overlay, dict({"path": str(tmp_path / "o")}, **option), ModuleFail)
+    assert message in result["msg"] and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("namespace", ["Not_Valid", ""])
+def test_kustomize_overlay_bad_namespace_writes_nothing(tmp_path, namespace):
+    result = run(kustomize_overlay, {"path": str(tmp_path / "o"), "namespace": namespace}, ModuleFail)
     assert result["field"] == "namespace" and not (tmp_path / "o").exists()
 
 
@@ -69,3 +99,39 @@ def test_kustomize_overlay_writes_then_reports_no_change(tmp_path):
 def test_kustomize_validate_needs_a_directory(tmp_path):
     result = run(kustomize_validate, {"path": str(tmp_path / "missing")}, ModuleFail)
     assert result["field"] == "path"
+
+
+BASE_DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app1
+spec:
+  selector:
+    matchLabels: {app: app1}
+  template:
+    metadata:
+      labels: {app: app1}
+    spec:
+      containers:
+        - name: app1
+          image: localhost:5001/app1:1.0.0
+"""
+
+
+@pytest.mark.parametrize("resources, field", [
+    ({"requests": {"cpu": "100x"}}, "resources.requests.cpu: '100x'"),
+    ({"limits": {"memory": "12Qi"}}, "resources.limits.memory: '12Qi'"),
+])
+def test_kustomize_overlay_bad_quantity_fails_before_writing(tmp_path, resources, field):
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl (with kustomize) is not on PATH; requirements.txt installs it into .venv/bin")
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "deployment.yaml").write_text(BASE_DEPLOYMENT)
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources: [deployment.yaml]\n")
+    patch = json.dumps({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app1"},
+                        "spec": {"template": {"spec": {"containers": [{"name": "app1", "resources": resources}]}}}})
+    args = {"path": str(tmp_path / "overlay"), "namespace": "app1-dev", "resources": ["../base"],
+            "patches": [{"patch": patch}], "validate": True}
+    result = run(kustomize_overlay, args, ModuleFail)
+    assert "spec.template.spec.containers[0]." + field in result["msg"]
+    assert not (tmp_path / "overlay").exists()
