@@ -108,15 +108,25 @@ class PipelineRun:
             "verify_direct_metrics_url": f"http://127.0.0.1:{self.preview_metrics_port}/metrics",
         }
 
-    def run(self, *args: str, playbook: str = "playbooks/site.yml", **extra) -> RunResult:
+    def environment(self, env: dict | None = None) -> dict:
+        return {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "DOCKER_CONFIG": str(self.docker_config),
+                "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "KINDLING_REGISTRY_USERNAME": "", "KINDLING_REGISTRY_PASSWORD": "",
+                "GITOPS_TOKEN": "", **(env or {})}
+
+    def run(self, *args: str, playbook: str = "playbooks/site.yml", env: dict | None = None, **extra) -> RunResult:
+        """ansible-playbook with the cluster-less settings; env adds to (or, e.g. PATH, replaces) the environment."""
         variables = {**self.extra_vars(), **extra}
-        env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "DOCKER_CONFIG": str(self.docker_config),
-               "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "KINDLING_REGISTRY_USERNAME": "", "KINDLING_REGISTRY_PASSWORD": "",
-               "GITOPS_TOKEN": ""}
         proc = subprocess.run(["ansible-playbook", "-i", f"inventories/{self.env_name}", playbook,
                                "--skip-tags", "bootstrap,argocd", "-e", "@playbooks/vars/without_cluster.yml",
                                "-e", json.dumps(variables), *args],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+                              cwd=ROOT, env=self.environment(env), capture_output=True, text=True, timeout=900)
+        return RunResult(proc.returncode, proc.stdout, proc.stderr)
+
+    def run_script(self, *args: str, root: Path = ROOT, env: dict | None = None, **extra) -> RunResult:
+        """`scripts/pipeline ENV ARGS...` as a user runs it (set-up first), with this run's extra vars last."""
+        variables = {**self.extra_vars(), **extra}
+        proc = subprocess.run([str(root / "scripts" / "pipeline"), self.env_name, *args, "-e", json.dumps(variables)],
+                              cwd=root, env=self.environment(env), capture_output=True, text=True, timeout=900)
         return RunResult(proc.returncode, proc.stdout, proc.stderr)
 
     def change_app(self) -> None:

@@ -109,3 +109,23 @@ class Registry:
             if error.code == 404:
                 return None
             raise
+
+
+def build_registry_lookalike(base_image: str, context: Path, tag: str) -> str:
+    """A stand-in for the pinned registry image (registry:3, which cannot be pulled here): Debian's
+    docker-registry (distribution 2.8, the binary its package installs on this host) in an image built FROM
+    the local base image, serving what registry:3 serves: 0.0.0.0:5000 in the container, storage under
+    /var/lib/registry, no auth. Returns the tag."""
+    binary = registry_binary()
+    if binary is None:
+        raise RuntimeError("docker-registry is not installed (apt-get install docker-registry)")
+    context.mkdir(parents=True, exist_ok=True)
+    shutil.copy(binary, context / "registry")
+    (context / "config.yml").write_text(
+        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\n"
+        "  delete:\n    enabled: true\nhttp:\n  addr: 0.0.0.0:5000\n  secret: kindling-test-only\n")
+    (context / "Dockerfile").write_text(
+        f"FROM {base_image}\nCOPY registry /usr/local/bin/registry\nCOPY config.yml /etc/docker/registry/config.yml\n"
+        'EXPOSE 5000\nENTRYPOINT ["/usr/local/bin/registry", "serve", "/etc/docker/registry/config.yml"]\n')
+    subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], check=True, capture_output=True, text=True)
+    return tag
