@@ -249,6 +249,21 @@ def kind_mapping(report, kind_config, url):
     return None, None
 
 
+def node_labels(node):
+    """A kind node's labels: the config's, plus the well-known ones the kubelet populates itself (kubernetes.io/os,
+    arch, hostname: kubernetes/kubernetes staging/src/k8s.io/api/core/v1/well_known_labels.go and the
+    "Well-Known Labels" reference) and the node-role label kubeadm puts on a control plane."""
+    labels = {"kubernetes.io/os": "linux"}
+    if node.get("role", "control-plane") == "control-plane":
+        labels["node-role.kubernetes.io/control-plane"] = ""
+    labels.update(dict((k, str(v)) for k, v in (node.get("labels") or {}).items()))
+    return labels
+
+
+# Labels whose value depends on the machine (kubelet sets them): a nodeSelector on them is not judged offline.
+MACHINE_LABELS = ("kubernetes.io/arch", "kubernetes.io/hostname")
+
+
 def ingress_controller(report, node, mapping, controller_objects, release):
     """The controller's pod must bind the node port kind maps (hostPort) on the node kind labels."""
     node_port = mapping.get("containerPort")
@@ -262,9 +277,9 @@ def ingress_controller(report, node, mapping, controller_objects, release):
                 if port.get("hostPort") is not None:
                     bound.append(port.get("hostPort"))
                 if port.get("hostPort") == node_port:
-                    labels = node.get("labels") or {}
+                    labels = node_labels(node)
                     selector = spec.get("nodeSelector") or {}
-                    if not all(str(labels.get(k)) == str(v) for k, v in selector.items()):
+                    if not all(k in MACHINE_LABELS or labels.get(k) == str(v) for k, v in selector.items()):
                         report.bad("a", "%s nodeSelector %s -> kind node %s labels %s: the controller's pod is "
                                         "never scheduled on the node kind maps port %s to" % (
                                             ident(workload), fmt_labels(selector), node.get("role"),
