@@ -188,3 +188,30 @@ def test_semantic_checks_fail_on_the_values_before_519caba(inputs, renders, comm
         assert all(problems.values()), {k: v for k, v in problems.items() if not v}
     else:
         assert not any(problems.values()), problems
+
+
+def test_the_fake_helm_delegates_template_and_show_to_the_real_helm(chart_dir, renders, tmp_path):
+    """tests/doubles/bin/helm: `template` and `show` with --repo/--version answer from the real helm on the
+    packaged chart, exactly what the real helm renders from it; a version not packaged is refused as upstream does."""
+    fake = pr.ROOT / "tests" / "doubles" / "bin" / "helm"
+    env = dict(__import__("os").environ, FAKE_HELM_CHARTS=str(chart_dir), FAKE_HELM_STATE=str(tmp_path / "state.json"))
+    pin = yaml.safe_load((pr.ROOT / "versions.yml").read_text())["kindling_versions"]["charts"]["traefik"]
+    shown = subprocess.run([str(fake), "show", "chart", "traefik", f"--repo={pin['repo_url']}", f"--version={pin['version']}"],
+                           capture_output=True, text=True, env=env)
+    real = subprocess.run([str(pr.REAL_HELM), "show", "chart", str(chart_dir / f"traefik-{pin['version']}.tgz")],
+                          capture_output=True, text=True)
+    assert shown.returncode == 0 and shown.stdout == real.stdout and "annotations:" in real.stdout
+    values = tmp_path / "values.yaml"
+    values.write_text("ports:\n  web:\n    hostPort: 80\n")
+    template = subprocess.run([str(fake), "template", "traefik", "traefik", f"--repo={pin['repo_url']}",
+                               f"--version={pin['version']}", "--namespace=traefik", f"--kube-version={renders.kube}",
+                               "--include-crds", f"--values={values}"], capture_output=True, text=True, env=env)
+    expected = pr.wiring.render_release({"name": "traefik", "namespace": "traefik", "chart": "traefik",
+                                         "version": pin["version"], "repo_url": pin["repo_url"],
+                                         "values": {"ports": {"web": {"hostPort": 80}}}},
+                                        str(pr.REAL_HELM), renders.kube, str(chart_dir))
+    assert template.returncode == 0, template.stderr
+    assert [d for d in yaml.safe_load_all(template.stdout) if d] == expected
+    missing = subprocess.run([str(fake), "show", "chart", "traefik", f"--repo={pin['repo_url']}", "--version=0.0.1"],
+                             capture_output=True, text=True, env=env)
+    assert missing.returncode == 1 and 'version "0.0.1" not found' in missing.stderr

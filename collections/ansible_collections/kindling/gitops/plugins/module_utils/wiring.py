@@ -242,10 +242,10 @@ def kind_mapping(report, kind_config, url):
                 report.ok("a", "verify_ingress_url %s -> kind %s:%s -> node port %s" % (
                     url, mapping.get("listenAddress") or "0.0.0.0", port, mapping.get("containerPort")))
                 return node, mapping
+    published = ", ".join("%s:%s->%s" % (m.get("listenAddress") or "0.0.0.0", m.get("hostPort"), m.get("containerPort"))
+                          for _n, m in mappings) or "none"
     report.bad("a", "verify_ingress_url %s (host %s, port %s) -> kind extraPortMappings: no mapping publishes "
-                    "that address and port (mappings: %s)" % (
-                        url, host, port, ", ".join("%s:%s->%s" % (m.get("listenAddress") or "0.0.0.0", m.get("hostPort"),
-                                                                 m.get("containerPort")) for _n, m in mappings) or "none"))
+                    "that address and port (mappings: %s)" % (url, host, port, published))
     return None, None
 
 
@@ -330,8 +330,8 @@ def service_to_app(report, link, origin, service, port_ref, overlay, setting):
     """Service port -> targetPort -> container port -> the app's setting (PORT / METRICS_PORT)."""
     port = service_port(service, port_ref)
     if port is None:
-        report.bad(link, "%s -> %s: no Service port %s (ports: %s)" % (origin, ident(service), port_ref,
-                                                                        fmt_ports(service)))
+        report.bad(link, "%s -> %s: no Service port %s (ports: %s)" % (
+            origin, ident(service), port_ref, fmt_ports(service)))
         return
     target = port.get("targetPort", port.get("port"))
     workloads = selected_workloads(service, overlay)
@@ -582,8 +582,8 @@ def check_monitoring(report, inputs, overlay, charts):
                     report.bad("e", "%s %sNamespaceSelector nil (its own namespace %s only) -> %s in namespace %s: "
                                     "not selected" % (ident(prometheus), selector_key, own_namespace, ident(obj),
                                                       namespace))
-                elif namespace_selector is not None and not labels_match(namespace_selector,
-                                                                          namespace_labels(namespace)):
+                elif namespace_selector is not None and not labels_match(
+                        namespace_selector, namespace_labels(namespace)):
                     report.bad("e", "%s %sNamespaceSelector %s -> namespace %s labels %s: not selected" % (
                         ident(prometheus), selector_key, fmt_selector(namespace_selector), namespace,
                         fmt_labels(namespace_labels(namespace))))

@@ -206,7 +206,9 @@ broken:
   returned: always
   type: list
   elements: str
-  sample: ["(a) verify_ingress_url http://127.0.0.1 (host 127.0.0.1, port 80) -> kind extraPortMappings: no mapping publishes that address and port (mappings: 127.0.0.1:8080->80, 127.0.0.1:8443->443)"]
+  sample:
+    - "(a) verify_ingress_url http://127.0.0.1 (host 127.0.0.1, port 80) -> kind extraPortMappings: no mapping
+      publishes that address and port (mappings: 127.0.0.1:8080->80, 127.0.0.1:8443->443)"
 not_followed:
   description: Links that were not followed, and why.
   returned: always
