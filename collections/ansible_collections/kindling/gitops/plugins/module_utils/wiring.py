@@ -1,0 +1,662 @@
+# -*- coding: utf-8 -*-
+# Copyright: kindling.gitops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The wiring check: follow each link of the request, image, GitOps, monitoring and TLS paths through the
+rendered artifacts (kind config, Helm charts, the app's overlay, the roles' templates) and report every link
+whose two ends disagree, as one line naming both ends and the values.
+
+Pure functions over plain data (dicts and lists as `yaml.safe_load` gives them), importable without Ansible;
+`render_release` is the one function that runs a program (helm template).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported by the collection
+    from urlparse import urlsplit
+
+try:
+    import yaml
+    HAS_YAML = True
+
+    class _Loader(getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader):
+        """SafeLoader plus YAML 1.1's `=` value tag, which PyYAML resolves but cannot construct (charts'
+        CRDs have `- =` in enums, e.g. the Prometheus operator's relabel actions)."""
+
+    _Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+    _LOADER = _Loader
+except ImportError:
+    HAS_YAML = False
+
+LINKS = {
+    "a": "ingress path (verify_ingress_url -> kind -> controller -> Ingress -> Service -> container -> PORT)",
+    "b": "direct path (port-forward -> Service ports)",
+    "c": "image (overlay image -> containerd hosts.toml -> registry container)",
+    "d": "GitOps repository (Argo CD repoURL -> git server)",
+    "e": "monitoring (ServiceMonitor -> Service, Prometheus selectors, job label)",
+    "f": "TLS (Ingress cluster-issuer -> ClusterIssuer)",
+}
+WORKLOAD_KINDS = ("Deployment", "DaemonSet", "StatefulSet")
+
+
+class WiringSetupError(Exception):
+    """The check cannot run at all (bad input): not a finding about the wiring."""
+
+
+# --- rendering ---------------------------------------------------------------------------------------------
+
+def chart_archive(chart_dir, chart, version):
+    """The packaged chart <chart>-<version>.tgz in chart_dir, or None."""
+    if not chart_dir:
+        return None
+    path = os.path.join(chart_dir, "%s-%s.tgz" % (chart, version))
+    return path if os.path.isfile(path) else None
+
+
+def helm_template_argv(release, helm, kube_version, values_file, chart_dir=None):
+    """`helm template` for one release: the local archive when chart_dir has it, else the chart repository."""
+    argv = [helm, "template", release["name"]]
+    archive = chart_archive(chart_dir, release["chart"], release["version"])
+    if archive:
+        argv.append(archive)
+    else:
+        argv += [release["chart"], "--repo", release["repo_url"], "--version", str(release["version"])]
+    argv += ["--namespace", release["namespace"], "--kube-version", str(kube_version), "--include-crds",
+             "--values", values_file]
+    return argv
+
+
+def render_release(release, helm="helm", kube_version="1.36.1", chart_dir=None, timeout=300):
+    """Every object `helm template` renders for the release with its merged values (raises RuntimeError)."""
+    workdir = tempfile.mkdtemp(prefix="kindling-wiring-")
+    try:
+        values_file = os.path.join(workdir, "values.json")
+        with open(values_file, "w") as handle:
+            json.dump(release.get("values") or {}, handle)
+        argv = helm_template_argv(release, helm, kube_version, values_file, chart_dir)
+        try:
+            process = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise RuntimeError("cannot run %s: %s" % (helm, error))
+        if process.returncode != 0:
+            raise RuntimeError("helm template %s failed: %s" % (release["name"],
+                                                                (process.stderr or process.stdout).strip()))
+        return [doc for doc in yaml.load_all(process.stdout, Loader=_LOADER) if isinstance(doc, dict)]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --- small helpers over objects ------------------------------------------------------------------------------
+
+def meta(obj):
+    return obj.get("metadata") or {}
+
+
+def ident(obj):
+    namespace = meta(obj).get("namespace")
+    return "%s %s%s" % (obj.get("kind"), (namespace + "/") if namespace else "", meta(obj).get("name"))
+
+
+def of_kind(objects, kind):
+    return [obj for obj in objects or [] if obj.get("kind") == kind]
+
+
+def pod_spec(obj):
+    return ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+
+
+def pod_labels(obj):
+    return meta((obj.get("spec") or {}).get("template") or {}).get("labels") or {}
+
+
+def labels_match(selector, labels):
+    """A LabelSelector ({matchLabels, matchExpressions}); None selects nothing, {} everything."""
+    if selector is None:
+        return False
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and labels.get(key) in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def fmt_labels(labels):
+    return ",".join("%s=%s" % item for item in sorted((labels or {}).items())) or "(none)"
+
+
+def fmt_selector(selector):
+    if selector is None:
+        return "nil"
+    parts = ["%s=%s" % item for item in sorted((selector.get("matchLabels") or {}).items())]
+    parts += ["%s %s %s" % (e.get("key"), e.get("operator"), e.get("values") or "")
+              for e in selector.get("matchExpressions") or []]
+    return ",".join(parts) or "{} (everything)"
+
+
+def service_port(service, wanted):
+    """The Service port a number or a name refers to (kubectl port-forward, an Ingress backend), or None."""
+    for port in (service.get("spec") or {}).get("ports") or []:
+        if isinstance(wanted, int) or str(wanted).isdigit():
+            if port.get("port") == int(wanted):
+                return port
+        elif port.get("name") == wanted:
+            return port
+    return None
+
+
+def fmt_ports(service):
+    return ", ".join("%s%s" % (p.get("port"), " (%s)" % p["name"] if p.get("name") else "")
+                     for p in (service.get("spec") or {}).get("ports") or []) or "none"
+
+
+def selected_workloads(service, objects):
+    selector = (service.get("spec") or {}).get("selector") or {}
+    namespace = meta(service).get("namespace")
+    return [w for w in objects if w.get("kind") in WORKLOAD_KINDS and meta(w).get("namespace") == namespace
+            and selector and all(pod_labels(w).get(k) == v for k, v in selector.items())]
+
+
+def container_port(workload, target):
+    """(container, port) a Service targetPort (number or name) reaches in the workload's pods, or (None, None)."""
+    for container in pod_spec(workload).get("containers") or []:
+        for port in container.get("ports") or []:
+            if (isinstance(target, int) and port.get("containerPort") == target) or port.get("name") == target:
+                return container, port
+    return None, None
+
+
+def config_values(workload, objects):
+    """The environment a container gets from ConfigMaps (envFrom) and env values, merged."""
+    namespace = meta(workload).get("namespace")
+    maps = dict((meta(c).get("name"), c.get("data") or {}) for c in of_kind(objects, "ConfigMap")
+                if meta(c).get("namespace") == namespace)
+    environment = {}
+    for container in pod_spec(workload).get("containers") or []:
+        for source in container.get("envFrom") or []:
+            environment.update(maps.get((source.get("configMapRef") or {}).get("name"), {}))
+        for item in container.get("env") or []:
+            if "value" in item:
+                environment[item["name"]] = item["value"]
+    return environment
+
+
+# --- the links --------------------------------------------------------------------------------------------------
+
+class Report(object):
+    def __init__(self):
+        self.broken, self.not_followed, self.followed = [], [], []
+
+    def bad(self, link, message):
+        self.broken.append("(%s) %s" % (link, message))
+
+    def skip(self, link, message):
+        self.not_followed.append("(%s) %s" % (link, message))
+
+    def ok(self, link, message):
+        self.followed.append("(%s) %s" % (link, message))
+
+    def as_dict(self):
+        return {"broken": self.broken, "not_followed": self.not_followed, "followed": self.followed}
+
+
+def url_parts(url):
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, parts.hostname, port
+
+
+def _address_matches(listen, host):
+    if listen in (None, "", "0.0.0.0", "::"):
+        return True
+    loopback = ("127.0.0.1", "localhost", "::1")
+    return listen == host or (listen in loopback and host in loopback)
+
+
+def kind_mapping(report, kind_config, url):
+    """(node, mapping) of kind's extraPortMappings that the verify URL's host:port reaches."""
+    scheme, host, port = url_parts(url)
+    mappings = []
+    for node in kind_config.get("nodes") or []:
+        for mapping in node.get("extraPortMappings") or []:
+            mappings.append((node, mapping))
+            if mapping.get("hostPort") == port and _address_matches(mapping.get("listenAddress"), host):
+                report.ok("a", "verify_ingress_url %s -> kind %s:%s -> node port %s" % (
+                    url, mapping.get("listenAddress") or "0.0.0.0", port, mapping.get("containerPort")))
+                return node, mapping
+    published = ", ".join("%s:%s->%s" % (m.get("listenAddress") or "0.0.0.0", m.get("hostPort"), m.get("containerPort"))
+                          for _n, m in mappings) or "none"
+    report.bad("a", "verify_ingress_url %s (host %s, port %s) -> kind extraPortMappings: no mapping publishes "
+                    "that address and port (mappings: %s)" % (url, host, port, published))
+    return None, None
+
+
+def node_labels(node):
+    """A kind node's labels: the config's, plus the well-known ones the kubelet populates itself (kubernetes.io/os,
+    arch, hostname: kubernetes/kubernetes staging/src/k8s.io/api/core/v1/well_known_labels.go and the
+    "Well-Known Labels" reference) and the node-role label kubeadm puts on a control plane."""
+    labels = {"kubernetes.io/os": "linux"}
+    if node.get("role", "control-plane") == "control-plane":
+        labels["node-role.kubernetes.io/control-plane"] = ""
+    labels.update(dict((k, str(v)) for k, v in (node.get("labels") or {}).items()))
+    return labels
+
+
+# Labels whose value depends on the machine (kubelet sets them): a nodeSelector on them is not judged offline.
+MACHINE_LABELS = ("kubernetes.io/arch", "kubernetes.io/hostname")
+
+
+def ingress_controller(report, node, mapping, controller_objects, release):
+    """The controller's pod must bind the node port kind maps (hostPort) on the node kind labels."""
+    node_port = mapping.get("containerPort")
+    bound = []
+    for workload in controller_objects:
+        if workload.get("kind") not in ("Deployment", "DaemonSet"):
+            continue
+        spec = pod_spec(workload)
+        for container in spec.get("containers") or []:
+            for port in container.get("ports") or []:
+                if port.get("hostPort") is not None:
+                    bound.append(port.get("hostPort"))
+                if port.get("hostPort") == node_port:
+                    labels = node_labels(node)
+                    selector = spec.get("nodeSelector") or {}
+                    if not all(k in MACHINE_LABELS or labels.get(k) == str(v) for k, v in selector.items()):
+                        report.bad("a", "%s nodeSelector %s -> kind node %s labels %s: the controller's pod is "
+                                        "never scheduled on the node kind maps port %s to" % (
+                                            ident(workload), fmt_labels(selector), node.get("role"),
+                                            fmt_labels(labels), node_port))
+                        return None
+                    report.ok("a", "kind node port %s -> %s hostPort %s (containerPort %s)" % (
+                        node_port, ident(workload), node_port, port.get("containerPort")))
+                    return workload
+    report.bad("a", "kind containerPort %s -> ingress controller (release %s): no pod binds hostPort %s "
+                    "(hostPorts: %s)" % (node_port, release, node_port, ", ".join(map(str, sorted(bound))) or "none"))
+    return None
+
+
+def ingress_classes(objects):
+    return [meta(c).get("name") for c in of_kind(objects, "IngressClass")]
+
+
+def app_ingress(report, overlay, host, classes, issuers_check=True):
+    """The overlay's Ingress rule for host and the Service port its backend names."""
+    rules = []
+    for ingress in of_kind(overlay, "Ingress"):
+        spec = ingress.get("spec") or {}
+        for rule in spec.get("rules") or []:
+            rules.append(rule.get("host"))
+            if rule.get("host") != host:
+                continue
+            if classes is not None and spec.get("ingressClassName") not in classes:
+                report.bad("a", "%s ingressClassName %s -> the controller's IngressClass %s: no controller "
+                                "serves this Ingress" % (ident(ingress), spec.get("ingressClassName"),
+                                                         ", ".join(classes) or "none"))
+            for path in (rule.get("http") or {}).get("paths") or []:
+                if path.get("path", "/") == "/" or path.get("pathType") == "ImplementationSpecific" and not path.get("path"):
+                    backend = (path.get("backend") or {}).get("service") or {}
+                    port = backend.get("port") or {}
+                    report.ok("a", "verify_ingress_host %s -> %s path / -> service %s port %s" % (
+                        host, ident(ingress), backend.get("name"), port.get("number", port.get("name"))))
+                    return ingress, backend.get("name"), port.get("number", port.get("name"))
+            report.bad("a", "%s rule for host %s -> verify's requests to /, /health, /metrics: no path / "
+                            "(paths: %s)" % (ident(ingress), host, ", ".join(
+                                p.get("path", "") for p in (rule.get("http") or {}).get("paths") or [])))
+            return ingress, None, None
+    report.bad("a", "verify_ingress_host %s -> the overlay's Ingress rules: no rule for that host (hosts: %s)"
+               % (host, ", ".join(str(h) for h in rules) or "none"))
+    return None, None, None
+
+
+def service_to_app(report, link, origin, service, port_ref, overlay, setting):
+    """Service port -> targetPort -> container port -> the app's setting (PORT / METRICS_PORT)."""
+    port = service_port(service, port_ref)
+    if port is None:
+        report.bad(link, "%s -> %s: no Service port %s (ports: %s)" % (
+            origin, ident(service), port_ref, fmt_ports(service)))
+        return
+    target = port.get("targetPort", port.get("port"))
+    workloads = selected_workloads(service, overlay)
+    if not workloads:
+        report.bad(link, "%s selector %s -> pods: no workload in the overlay carries those labels" % (
+            ident(service), fmt_labels((service.get("spec") or {}).get("selector"))))
+        return
+    for workload in workloads:
+        container, cport = container_port(workload, target)
+        if cport is None:
+            report.bad(link, "%s port %s targetPort %s -> %s containers: no container port %s" % (
+                ident(service), port.get("port"), target, ident(workload), target))
+            continue
+        environment = config_values(workload, overlay)
+        name = setting if setting else ("METRICS_PORT" if cport.get("name") == "metrics" else "PORT")
+        if name not in environment:
+            report.bad(link, "%s container %s port %s -> the app's %s: not set in its ConfigMap or env" % (
+                ident(workload), container.get("name"), cport.get("containerPort"), name))
+        elif str(environment[name]) != str(cport.get("containerPort")):
+            report.bad(link, "%s container %s port %s (%s) -> the app's %s=%s: the app listens elsewhere" % (
+                ident(workload), container.get("name"), cport.get("name"), cport.get("containerPort"), name,
+                environment[name]))
+        else:
+            report.ok(link, "%s -> %s port %s -> targetPort %s -> %s container port %s == %s" % (
+                origin, ident(service), port.get("port"), target, ident(workload), cport.get("containerPort"), name))
+
+
+def find_service(overlay, name):
+    for service in of_kind(overlay, "Service"):
+        if meta(service).get("name") == name:
+            return service
+    return None
+
+
+def check_ingress_path(report, inputs, overlay, charts):
+    verify = inputs.get("verify") or {}
+    url, host = verify.get("ingress_url"), verify.get("ingress_host")
+    kind_config = inputs.get("kind_config")
+    release = inputs.get("ingress_release")
+    controller = charts.get(release) if charts is not None and release else None
+    classes = ingress_classes(controller) if controller is not None else None
+    if kind_config is None:
+        report.skip("a", "verify_ingress_url -> kind extraPortMappings: not a kind cluster (cluster_provider "
+                         "existing): the ingress address is the cluster's own")
+    else:
+        node, mapping = kind_mapping(report, kind_config, url)
+        if mapping is not None:
+            if controller is None:
+                report.skip("a", "kind node port %s -> the ingress controller's hostPort: %s" % (
+                    mapping.get("containerPort"), inputs.get("charts_reason") or "the charts were not rendered"))
+            else:
+                ingress_controller(report, node, mapping, controller, release)
+    if controller is None and release:
+        report.skip("a", "Ingress ingressClassName -> the controller's IngressClass: %s" % (
+            inputs.get("charts_reason") or "the charts were not rendered"))
+    ingress, service_name, port_ref = app_ingress(report, overlay, host, classes)
+    if service_name is None:
+        return
+    service = find_service(overlay, service_name)
+    if service is None:
+        report.bad("a", "%s backend service %s -> the overlay's Services: no such Service (Services: %s)" % (
+            ident(ingress), service_name, ", ".join(meta(s).get("name") for s in of_kind(overlay, "Service"))
+            or "none"))
+        return
+    service_to_app(report, "a", "%s backend port %s" % (ident(ingress), port_ref), service, port_ref, overlay, "PORT")
+
+
+def check_port_forward(report, inputs, overlay):
+    verify = inputs.get("verify") or {}
+    service = find_service(overlay, verify.get("service_name"))
+    if service is None:
+        report.bad("b", "verify port-forward service/%s -> the overlay's Services: no such Service (Services: %s)"
+                   % (verify.get("service_name"), ", ".join(meta(s).get("name") for s in of_kind(overlay, "Service"))
+                      or "none"))
+        return
+    remotes = verify.get("port_forward_remote_ports") or []
+    if not remotes:
+        report.bad("b", "verify port-forward task -> Service %s: no LOCAL:REMOTE port found in the task" %
+                   ident(service))
+    for remote in remotes:
+        service_to_app(report, "b", "verify port-forward remote port %s" % remote, service, remote, overlay, None)
+
+
+def image_registry_host(image):
+    name = image.split("@", 1)[0]
+    first = name.split("/", 1)[0]
+    if "/" in name and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+def parse_hosts_toml(text):
+    """The upstream hosts of a containerd hosts.toml ([host."URL"] sections), as URLs."""
+    return re.findall(r'^\s*\[host\."([^"]+)"\]', text or "", re.MULTILINE)
+
+
+def check_image(report, inputs, overlay):
+    registry = inputs.get("registry") or {}
+    images = [c.get("image", "") for w in overlay if w.get("kind") in WORKLOAD_KINDS
+              for c in pod_spec(w).get("containers") or []]
+    if not images:
+        report.bad("c", "the overlay's workloads -> image: no container image rendered")
+        return
+    mirror = registry.get("mirror_host")
+    for image in images:
+        host = image_registry_host(image)
+        local = host.split(":")[0] in ("localhost", "127.0.0.1")
+        if not local:
+            report.skip("c", "image %s -> registry %s: not the local registry; the nodes pull from it directly "
+                             "(reachability is not checked offline)" % (image, host))
+            continue
+        if host != mirror:
+            report.bad("c", "image %s (registry %s) -> containerd hosts.toml (certs.d/%s): no hosts.toml for "
+                            "%s, so the nodes would pull from their own loopback" % (image, host, mirror, host))
+            continue
+        upstreams = parse_hosts_toml(registry.get("hosts_toml"))
+        expected = "%s:%s" % (registry.get("name"), registry.get("container_port"))
+        if not upstreams:
+            report.bad("c", "containerd hosts.toml for %s -> registry container %s: no [host.\"...\"] section" % (
+                mirror, expected))
+            continue
+        scheme, upstream_host, upstream_port = url_parts(upstreams[0])
+        if (upstream_host, upstream_port) != (registry.get("name"), registry.get("container_port")):
+            report.bad("c", "containerd hosts.toml %s -> registry container %s: host or port differ (%s:%s vs %s)" % (
+                upstreams[0], expected, upstream_host, upstream_port, expected))
+        elif registry.get("network") != registry.get("kind_network", "kind"):
+            report.bad("c", "registry container %s on network %s -> kind nodes on network %s: not the same "
+                            "network, so the nodes cannot resolve %s" % (
+                                registry.get("name"), registry.get("network"), registry.get("kind_network", "kind"),
+                                registry.get("name")))
+        else:
+            report.ok("c", "image %s -> hosts.toml certs.d/%s -> %s -> container %s:%s on network %s" % (
+                image, mirror, upstreams[0], registry.get("name"), registry.get("container_port"),
+                registry.get("network")))
+
+
+SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
+
+
+def check_repo(report, inputs):
+    url = inputs.get("argocd_repo_url") or ""
+    containers = inputs.get("network_containers") or []
+    on_kind = inputs.get("kind_config") is not None
+    if SCP_LIKE.match(url):
+        report.ok("d", "argocd_repo_url %s -> an ssh remote (reachability is not checked offline)" % url)
+        return
+    scheme, host, _port = url_parts(url) if "://" in url else ("", None, None)
+    if not scheme:
+        report.bad("d", "argocd_repo_url %s -> Argo CD's repo-server in the cluster: not a URL (a path on the "
+                        "build host, which the cluster cannot read); use git:// or http(s):// of a server it reaches"
+                   % (url or "(empty)"))
+        return
+    if host in ("localhost", "127.0.0.1", "::1"):
+        report.bad("d", "argocd_repo_url %s -> Argo CD's repo-server: %s is the pod's own loopback, not the build "
+                        "host" % (url, host))
+        return
+    names = [c if isinstance(c, str) else c.get("name") for c in containers]
+    looks_like_container = host and "." not in host and not re.match(r"^[\d:]+$", host)
+    if scheme in ("git", "http", "https") and looks_like_container and on_kind:
+        if host in names:
+            report.ok("d", "argocd_repo_url %s -> container %s on the kind network" % (url, host))
+        else:
+            report.bad("d", "argocd_repo_url %s -> a container named %s on the kind network: no such container "
+                            "is created (containers: %s)" % (url, host, ", ".join(names) or "none"))
+        return
+    report.ok("d", "argocd_repo_url %s -> %s server %s (reachability is not checked offline)" % (url, scheme, host))
+
+
+JOB_MATCHER = re.compile(r'\bjob\s*=\s*"([^"]*)"')
+
+
+def check_monitoring(report, inputs, overlay, charts):
+    namespace_labels_cache = {}
+
+    def namespace_labels(namespace):
+        if namespace not in namespace_labels_cache:
+            labels = {"kubernetes.io/metadata.name": namespace}
+            for ns in of_kind(overlay, "Namespace"):
+                if meta(ns).get("name") == namespace:
+                    labels.update(meta(ns).get("labels") or {})
+            namespace_labels_cache[namespace] = labels
+        return namespace_labels_cache[namespace]
+
+    monitors = of_kind(overlay, "ServiceMonitor")
+    services = of_kind(overlay, "Service")
+    jobs = {}
+    for monitor in monitors:
+        spec = monitor.get("spec") or {}
+        namespace = meta(monitor).get("namespace")
+        allowed = (spec.get("namespaceSelector") or {}).get("matchNames") or [namespace]
+        matched = [s for s in services if meta(s).get("namespace") in allowed
+                   and labels_match(spec.get("selector") or {}, meta(s).get("labels") or {})]
+        if not matched:
+            report.bad("e", "%s selector %s -> Services: none in %s carries those labels (Services: %s)" % (
+                ident(monitor), fmt_selector(spec.get("selector")), ", ".join(allowed),
+                "; ".join("%s %s" % (ident(s), fmt_labels(meta(s).get("labels"))) for s in services) or "none"))
+            continue
+        for service in matched:
+            names = [p.get("name") for p in (service.get("spec") or {}).get("ports") or []]
+            for endpoint in spec.get("endpoints") or []:
+                if endpoint.get("port") and endpoint["port"] not in names:
+                    report.bad("e", "%s endpoint port %s -> %s port names %s: no such port name" % (
+                        ident(monitor), endpoint["port"], ident(service), ", ".join(str(n) for n in names)))
+                else:
+                    report.ok("e", "%s port %s -> %s" % (ident(monitor), endpoint.get("port"), ident(service)))
+            job_label = spec.get("jobLabel")
+            job = (meta(service).get("labels") or {}).get(job_label) if job_label else meta(service).get("name")
+            jobs.setdefault(namespace, set()).add(job)
+    rules = of_kind(overlay, "PrometheusRule")
+    for rule in rules:
+        wanted = set()
+        for group in (rule.get("spec") or {}).get("groups") or []:
+            for item in group.get("rules") or []:
+                wanted.update(JOB_MATCHER.findall(str(item.get("expr", ""))))
+        known = jobs.get(meta(rule).get("namespace"), set())
+        for job in sorted(wanted):
+            if job not in known:
+                report.bad("e", "%s rules select job=\"%s\" -> the job the operator sets from the ServiceMonitor "
+                                "(the Service's name, or its jobLabel): %s" % (
+                                    ident(rule), job, ", ".join(sorted(str(j) for j in known)) or "no ServiceMonitor"))
+            else:
+                report.ok("e", "%s job=\"%s\" -> ServiceMonitor job %s" % (ident(rule), job, job))
+    monitoring = inputs.get("monitoring_release")
+    if not monitoring:
+        report.skip("e", "Prometheus' selectors -> the app's ServiceMonitor and PrometheusRule: no monitoring release "
+                         "(platform_monitoring_enabled false)")
+        return
+    if charts is None or monitoring not in charts:
+        report.skip("e", "Prometheus' selectors -> the app's ServiceMonitor and PrometheusRule: %s" % (
+            inputs.get("charts_reason") or "the charts were not rendered"))
+        return
+    prometheuses = of_kind(charts[monitoring], "Prometheus")
+    if not prometheuses:
+        report.bad("e", "release %s -> a Prometheus: the chart renders no Prometheus object" % monitoring)
+    for prometheus in prometheuses:
+        spec = prometheus.get("spec") or {}
+        own_namespace = meta(prometheus).get("namespace")
+        for kind, selector_key in (("ServiceMonitor", "serviceMonitor"), ("PrometheusRule", "rule")):
+            selector = spec.get(selector_key + "Selector")
+            namespace_selector = spec.get(selector_key + "NamespaceSelector")
+            for obj in of_kind(overlay, kind):
+                namespace = meta(obj).get("namespace")
+                if not labels_match(selector, meta(obj).get("labels") or {}):
+                    report.bad("e", "%s %sSelector %s -> %s labels %s: not selected" % (
+                        ident(prometheus), selector_key, fmt_selector(selector), ident(obj),
+                        fmt_labels(meta(obj).get("labels"))))
+                elif namespace_selector is None and namespace != own_namespace:
+                    report.bad("e", "%s %sNamespaceSelector nil (its own namespace %s only) -> %s in namespace %s: "
+                                    "not selected" % (ident(prometheus), selector_key, own_namespace, ident(obj),
+                                                      namespace))
+                elif namespace_selector is not None and not labels_match(
+                        namespace_selector, namespace_labels(namespace)):
+                    report.bad("e", "%s %sNamespaceSelector %s -> namespace %s labels %s: not selected" % (
+                        ident(prometheus), selector_key, fmt_selector(namespace_selector), namespace,
+                        fmt_labels(namespace_labels(namespace))))
+                else:
+                    report.ok("e", "%s %sSelector -> %s" % (ident(prometheus), selector_key, ident(obj)))
+
+
+def check_tls(report, inputs, overlay):
+    issuers = [meta(i).get("name") for i in of_kind(inputs.get("cluster_issuers") or [], "ClusterIssuer")]
+    ingresses = of_kind(overlay, "Ingress")
+    if not ingresses:
+        report.skip("f", "Ingress cert-manager.io/cluster-issuer -> ClusterIssuer: the overlay has no Ingress")
+    for ingress in ingresses:
+        wanted = (meta(ingress).get("annotations") or {}).get("cert-manager.io/cluster-issuer")
+        if wanted is None:
+            report.skip("f", "%s: no cert-manager.io/cluster-issuer annotation" % ident(ingress))
+        elif wanted not in issuers:
+            report.bad("f", "%s annotation cert-manager.io/cluster-issuer %s -> the platform's ClusterIssuers %s: "
+                            "no such issuer" % (ident(ingress), wanted, ", ".join(issuers) or "none"))
+        else:
+            report.ok("f", "%s cluster-issuer %s -> ClusterIssuer %s" % (ident(ingress), wanted, wanted))
+
+
+def check(inputs, overlay, charts):
+    """Follow every link; charts is {release: objects} or None (then inputs['charts_reason'] says why)."""
+    report = Report()
+    skip = inputs.get("skip") or {}
+    for link in sorted(LINKS):
+        if link in skip:
+            report.skip(link, "%s: %s" % (LINKS[link], skip[link]))
+    if "a" not in skip:
+        check_ingress_path(report, inputs, overlay, charts)
+    if "b" not in skip:
+        check_port_forward(report, inputs, overlay)
+    if "c" not in skip:
+        check_image(report, inputs, overlay)
+    if "d" not in skip:
+        check_repo(report, inputs)
+    if "e" not in skip:
+        check_monitoring(report, inputs, overlay, charts)
+    if "f" not in skip:
+        check_tls(report, inputs, overlay)
+    return report.as_dict()
+
+
+# --- inputs read from the roles' own files -----------------------------------------------------------------------
+
+def lookup_path(variables, dotted):
+    value = variables
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise WiringSetupError("port-forward task refers to %s, which is not set" % dotted)
+        value = value[part]
+    return value
+
+
+REMOTE_LITERAL = re.compile(r"~\s*'(?::)(\d+)'")
+REMOTE_VARIABLE = re.compile(r"~\s*':'\s*~\s*\(?\s*([A-Za-z_][\w.]*)")
+
+
+def port_forward_remote_ports(task_text, variables):
+    """The REMOTE side of each LOCAL:REMOTE the verify role's port-forward task passes to kubectl.
+
+    Read from the task itself (roles/verify/tasks/port_forward.yml), so the check follows whatever the role
+    forwards: `... ~ ':8080'` gives 8080, `... ~ ':' ~ verify_x.app` gives that variable's value.
+    """
+    if "port-forward" not in (task_text or ""):
+        raise WiringSetupError("the port-forward task has no kubectl port-forward command")
+    section = task_text[task_text.index("port-forward"):]
+    ports = [int(p) for p in REMOTE_LITERAL.findall(section)]
+    ports += [lookup_path(variables, name) for name in REMOTE_VARIABLE.findall(section)]
+    return [int(p) if str(p).isdigit() else p for p in ports]
+
+
+def load_yaml_all(text):
+    return [doc for doc in yaml.load_all(text or "", Loader=_LOADER) if isinstance(doc, dict)]

@@ -1,0 +1,198 @@
+# -*- coding: utf-8 -*-
+# Copyright: kindling.gitops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The wiring links on small hand-made objects shaped like the real renders: each link passes as wired, and
+breaking one value at a time breaks exactly that link, with one line naming both ends."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.kindling.gitops.plugins.module_utils import wiring
+
+NS = "app1-dev"
+
+
+def overlay():
+    labels = {"app.kubernetes.io/name": "app1"}
+    return [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app1-config-abc", "namespace": NS},
+         "data": {"PORT": "8080", "METRICS_PORT": "9090"}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "app1", "namespace": NS, "labels": dict(labels)},
+         "spec": {"selector": dict(labels), "ports": [{"name": "http", "port": 80, "targetPort": "http"},
+                                                      {"name": "metrics", "port": 9090, "targetPort": "metrics"}]}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app1", "namespace": NS},
+         "spec": {"template": {"metadata": {"labels": dict(labels)}, "spec": {"containers": [{
+             "name": "app1", "image": "localhost:5001/app1:1.0.0@sha256:" + "a" * 64,
+             "envFrom": [{"configMapRef": {"name": "app1-config-abc"}}],
+             "ports": [{"name": "http", "containerPort": 8080}, {"name": "metrics", "containerPort": 9090}]}]}}}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+         "metadata": {"name": "app1", "namespace": NS, "annotations": {"cert-manager.io/cluster-issuer": "kindling-ca"}},
+         "spec": {"ingressClassName": "traefik", "rules": [{"host": "app1.dev.localhost", "http": {"paths": [
+             {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "app1", "port": {"name": "http"}}}}]}}]}},
+        {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "app1", "namespace": NS},
+         "spec": {"selector": {"matchLabels": dict(labels)}, "endpoints": [{"port": "metrics", "path": "/metrics"}]}},
+        {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": {"name": "app1", "namespace": NS},
+         "spec": {"groups": [{"name": "app1", "rules": [{"alert": "Down", "expr": 'up{job="app1"} == 0'}]}]}},
+    ]
+
+
+def charts():
+    return {
+        "traefik": [
+            {"kind": "IngressClass", "metadata": {"name": "traefik"}},
+            {"kind": "Deployment", "metadata": {"name": "traefik", "namespace": "traefik"}, "spec": {"template": {"spec": {
+                "nodeSelector": {"ingress-ready": "true", "kubernetes.io/os": "linux"},
+                "containers": [{"name": "traefik", "ports": [{"name": "web", "containerPort": 8000, "hostPort": 80},
+                                                             {"name": "websecure", "containerPort": 8443, "hostPort": 443}]}]}}}}],
+        "kube-prometheus-stack": [
+            {"kind": "Prometheus", "metadata": {"name": "kps-prometheus", "namespace": "monitoring"},
+             "spec": {"serviceMonitorSelector": {}, "serviceMonitorNamespaceSelector": {},
+                      "ruleSelector": {}, "ruleNamespaceSelector": {}}}],
+    }
+
+
+def inputs():
+    return {
+        "kind_config": {"nodes": [{"role": "control-plane", "labels": {"ingress-ready": "true"}, "extraPortMappings": [
+            {"containerPort": 80, "hostPort": 8080, "listenAddress": "127.0.0.1"},
+            {"containerPort": 443, "hostPort": 8443, "listenAddress": "127.0.0.1"}]}]},
+        "verify": {"ingress_url": "http://127.0.0.1:8080", "ingress_host": "app1.dev.localhost", "service_name": "app1",
+                   "port_forward_remote_ports": [80, 9090]},
+        "registry": {"hosts_toml": '[host."http://kind-registry:5000"]\n', "mirror_host": "localhost:5001",
+                     "name": "kind-registry", "container_port": 5000, "network": "kind", "kind_network": "kind"},
+        "argocd_repo_url": "git://kindling-git/gitops.git",
+        "network_containers": ["kind-registry", "kindling-git"],
+        "cluster_issuers": [{"kind": "ClusterIssuer", "metadata": {"name": "kindling-selfsigned"}},
+                            {"kind": "ClusterIssuer", "metadata": {"name": "kindling-ca"}}],
+        "ingress_release": "traefik",
+        "monitoring_release": "kube-prometheus-stack",
+    }
+
+
+def run(inputs_=None, overlay_=None, charts_=None):
+    return wiring.check(inputs_ or inputs(), overlay_ or overlay(), charts() if charts_ is None else charts_)
+
+
+def find(objects, kind):
+    return next(o for o in objects if o["kind"] == kind)
+
+
+def test_everything_wired_passes_and_every_link_is_followed():
+    result = run()
+    assert result["broken"] == [] and result["not_followed"] == []
+    assert sorted(set(line[1] for line in result["followed"])) == sorted(wiring.LINKS)
+
+
+def _inputs(change):
+    data = inputs()
+    change(data)
+    return data
+
+
+def _overlay(change):
+    data = overlay()
+    change(data)
+    return data
+
+
+def _charts(change):
+    data = charts()
+    change(data)
+    return data
+
+
+BREAKS = [
+    ("a", "verify_ingress_url http://127.0.0.1 ", _inputs(lambda d: d["verify"].update(ingress_url="http://127.0.0.1")), None, None),
+    ("a", "192.168.1.5:8080->80", _inputs(lambda d: d["kind_config"]["nodes"][0]["extraPortMappings"][0].update(listenAddress="192.168.1.5")),
+     None, None),
+    ("a", "no pod binds hostPort 80", None, None,
+     _charts(lambda c: c["traefik"][1]["spec"]["template"]["spec"]["containers"][0]["ports"][0].update(hostPort=8000))),
+    ("a", "nodeSelector", None, None,
+     _charts(lambda c: c["traefik"][1]["spec"]["template"]["spec"]["nodeSelector"].update({"ingress-ready": "yes"}))),
+    ("a", "ingressClassName nginx", None, _overlay(lambda o: find(o, "Ingress")["spec"].update(ingressClassName="nginx")), None),
+    ("a", "verify_ingress_host app1.dev.localhost", None,
+     _overlay(lambda o: find(o, "Ingress")["spec"]["rules"][0].update(host="app1.qa.localhost")), None),
+    ("a", "no such Service", None, _overlay(lambda o: find(o, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]
+                                            ["service"].update(name="app2")), None),
+    ("a", "no Service port web", None, _overlay(lambda o: find(o, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]
+                                                ["service"].update(port={"name": "web"})), None),
+    ("a", "no container port http", None, _overlay(lambda o: find(o, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+                                                   ["ports"][0].update(name="web")), None),
+    ("a", "PORT=8081", None, _overlay(lambda o: find(o, "ConfigMap")["data"].update(PORT="8081")), None),
+    ("b", "remote port 8080", _inputs(lambda d: d["verify"].update(port_forward_remote_ports=[8080, 9090])), None, None),
+    ("b", "METRICS_PORT=9091", None, _overlay(lambda o: find(o, "ConfigMap")["data"].update(METRICS_PORT="9091")), None),
+    ("c", "no hosts.toml for localhost:5002", None, _overlay(lambda o: find(o, "Deployment")["spec"]["template"]["spec"]
+                                                             ["containers"][0].update(image="localhost:5002/app1:1")), None),
+    ("c", "kind-registry2", _inputs(lambda d: d["registry"].update(name="kind-registry2")), None, None),
+    ("c", "network bridge", _inputs(lambda d: d["registry"].update(network="bridge")), None, None),
+    ("d", "not a URL", _inputs(lambda d: d.update(argocd_repo_url="/home/me/.work/gitops.git")), None, None),
+    ("d", "no such container", _inputs(lambda d: d.update(argocd_repo_url="git://gitops-server/gitops.git")), None, None),
+    ("d", "loopback", _inputs(lambda d: d.update(argocd_repo_url="http://127.0.0.1:3000/gitops.git")), None, None),
+    ("e", "ServiceMonitor app1-dev/app1 selector", None,
+     _overlay(lambda o: find(o, "ServiceMonitor")["spec"]["selector"]["matchLabels"].update({"app.kubernetes.io/name": "app2"})), None),
+    ("e", "endpoint port web", None, _overlay(lambda o: find(o, "ServiceMonitor")["spec"]["endpoints"][0].update(port="web")), None),
+    ("e", 'job="app2"', None, _overlay(lambda o: find(o, "PrometheusRule")["spec"]["groups"][0]["rules"][0].update(
+        expr='up{job="app2"} == 0')), None),
+    ("e", "jobLabel", None, _overlay(lambda o: find(o, "ServiceMonitor")["spec"].update(jobLabel="app.kubernetes.io/part-of")), None),
+    ("e", "serviceMonitorSelector release=kps", None, None,
+     _charts(lambda c: c["kube-prometheus-stack"][0]["spec"].update(serviceMonitorSelector={"matchLabels": {"release": "kps"}}))),
+    ("e", "ruleNamespaceSelector nil", None, None,
+     _charts(lambda c: c["kube-prometheus-stack"][0]["spec"].pop("ruleNamespaceSelector"))),
+    ("f", "cluster-issuer letsencrypt", None, _overlay(lambda o: find(o, "Ingress")["metadata"]["annotations"].update(
+        {"cert-manager.io/cluster-issuer": "letsencrypt"})), None),
+]
+
+
+@pytest.mark.parametrize("link, words, inputs_, overlay_, charts_", BREAKS, ids=["%s-%s" % (b[0], b[1]) for b in BREAKS])
+def test_each_break_fails_that_link_with_one_line_naming_both_ends(link, words, inputs_, overlay_, charts_):
+    result = run(inputs_, overlay_, charts_)
+    assert any(line.startswith("(%s) " % link) and words in line and "->" in line for line in result["broken"]), \
+        result["broken"]
+    assert all("\n" not in line for line in result["broken"])
+    # A break in the part the ingress and direct paths share (Service -> container -> PORT) shows in both.
+    assert set(line[1] for line in result["broken"]) <= {link} | ({"a", "b"} if link in "ab" else set())
+
+
+def test_links_that_cannot_be_followed_are_listed_with_the_reason():
+    data = inputs()
+    data.update(kind_config=None, charts_reason="helm not found on PATH", skip={"d": "no cluster in this run"})
+    result = wiring.check(data, overlay(), None)
+    assert result["broken"] == []
+    assert any(line.startswith("(a) verify_ingress_url -> kind") and "existing" in line for line in result["not_followed"])
+    assert any("helm not found on PATH" in line for line in result["not_followed"])
+    assert any(line.startswith("(d)") and "no cluster in this run" in line for line in result["not_followed"])
+    assert not any(line.startswith("(d)") for line in result["followed"])
+
+
+def test_remote_ports_are_read_from_the_port_forward_task():
+    literal = "argv: ['port-forward', 'service/app1', verify_port_forward_ports.app ~ ':8080', verify_port_forward_ports.metrics ~ ':9090']"
+    assert wiring.port_forward_remote_ports(literal, {}) == [8080, 9090]
+    variable = ("argv: ['port-forward', verify_port_forward_ports.app ~ ':' ~ verify_service_ports.http, "
+                "verify_port_forward_ports.metrics ~ ':' ~ (verify_service_ports.metrics | string)]")
+    assert wiring.port_forward_remote_ports(variable, {"verify_service_ports": {"http": 80, "metrics": 9090}}) == [80, 9090]
+    with pytest.raises(wiring.WiringSetupError, match="verify_service_ports"):
+        wiring.port_forward_remote_ports(variable, {})
+    with pytest.raises(wiring.WiringSetupError):
+        wiring.port_forward_remote_ports("argv: [kubectl, get, pods]", {})
+
+
+def test_selectors_follow_kubernetes_semantics():
+    assert wiring.labels_match({}, {"a": "1"}) and not wiring.labels_match(None, {"a": "1"})
+    assert wiring.labels_match({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "2"]}]}, {"a": "2"})
+    assert not wiring.labels_match({"matchExpressions": [{"key": "a", "operator": "Exists"}]}, {"b": "1"})
+    assert wiring.image_registry_host("localhost:5001/app1@sha256:" + "a" * 64) == "localhost:5001"
+    assert wiring.image_registry_host("app1:1") == "docker.io"
+    assert wiring.parse_hosts_toml('server = "x"\n[host."http://kind-registry:5000"]\n') == ["http://kind-registry:5000"]
+
+
+def test_helm_template_uses_the_local_archive_when_there(tmp_path):
+    release = {"name": "traefik", "namespace": "traefik", "chart": "traefik", "version": "41.3.0",
+               "repo_url": "https://traefik.github.io/charts"}
+    argv = wiring.helm_template_argv(release, "helm", "1.36.1", "/v.json", str(tmp_path))
+    assert argv[3:6] == ["traefik", "--repo", "https://traefik.github.io/charts"]
+    (tmp_path / "traefik-41.3.0.tgz").write_bytes(b"")
+    argv = wiring.helm_template_argv(release, "helm", "1.36.1", "/v.json", str(tmp_path))
+    assert argv[3] == str(tmp_path / "traefik-41.3.0.tgz") and "--repo" not in argv
+    assert "--include-crds" in argv and argv[argv.index("--kube-version") + 1] == "1.36.1"

@@ -1,0 +1,244 @@
+"""playbooks/check.yml (kindling.gitops.wiring_check) through the real artifacts: the kind config, local registry,
+cluster issuer and gitops templates, the verify role's port-forward task, the charts rendered by the real helm
+from ../shared/reference/helm-charts, `kubectl kustomize` of the overlay. Each test changes one value in a copy
+of the configuration (an -e variable, or an edited file in a copied tree) and must see that link break."""
+import concurrent.futures
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from doubles.ansible_run import ROOT
+
+COPIED = ("ansible.cfg", "versions.yml", "roles", "playbooks", "inventories", "collections")
+# Links the default inventories still break on this branch: #12 point 4 (the port-forward's remote 8080, which
+# the Service lacks) and point 1 (a GitOps repository on the build host). Their fixes come from other branches;
+# when one lands, its line stops matching and test_default_inventories fails until it is removed here.
+PENDING = ("(b) verify port-forward remote port 8080 -> Service", "(d) argocd_repo_url /")
+# The wiring once those two are fixed: the Service's ports forwarded, the repository served on the kind network.
+FIXED_PORT_FORWARD = ("':8080'", "':80'")
+# Each test is one or more whole ansible-playbook runs (charts rendered by the real helm); on a loaded 2-core
+# machine the batched breaks take minutes.
+pytestmark = pytest.mark.timeout(1800)
+FIXED_REPO = {"argocd_repo_url": "git://kindling-git/gitops.git", "wiring_network_containers": ["kindling-git"]}
+
+
+@pytest.fixture(scope="module")
+def chart_dir(reference_dir):
+    path = reference_dir / "helm-charts"
+    if not (path / "README.md").is_file():
+        pytest.skip(f"packaged charts not found at {path}: they ship with CI, not with the project")
+    return path
+
+
+def tree(tmp_path, edits=()):
+    """A copy of the configuration with (path, old, new) edits applied; each old text must be there."""
+    root = tmp_path / "tree"
+    root.mkdir()
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "tests"))
+        else:
+            shutil.copy(source, root / name)
+    port_forward = root / "roles/verify/tasks/port_forward.yml"
+    # Once #12 point 4's fix lands the task no longer forwards 8080, and there is nothing to fix here.
+    port_forward.write_text(port_forward.read_text().replace(*FIXED_PORT_FORWARD))
+    for path, old, new in edits:
+        text = (root / path).read_text()
+        assert old in text, f"{old!r} not in {path}: the break no longer applies, update the test"
+        (root / path).write_text(text.replace(old, new, 1))
+    return root
+
+
+def check(root, tmp_path, env="dev", charts=None, flags=(), **variables):
+    extra = {"kindling_work_dir": str(tmp_path / "work" / env), **variables}
+    if charts is not None:
+        extra.update(wiring_chart_dir=str(charts), wiring_render_charts=True)
+    else:
+        extra.update(wiring_render_charts=False)
+    process = subprocess.run(
+        ["ansible-playbook", "-i", f"inventories/{env}", "playbooks/check.yml", "-e", json.dumps(extra), *flags],
+        cwd=root, capture_output=True, text=True,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json",
+                 ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_DEPRECATION_WARNINGS="False"))
+    try:
+        data = json.loads(process.stdout)
+    except ValueError:
+        raise AssertionError(f"no JSON from ansible-playbook (rc {process.returncode}): {process.stdout[-3000:]}"
+                             f"{process.stderr[-2000:]}")
+    results = [task["hosts"]["localhost"] for play in data["plays"] for task in play["tasks"]
+               if task["task"]["name"] == "Follow every link" and "localhost" in task["hosts"]]
+    assert results, process.stdout[-3000:]
+    result = results[-1]
+    return process.returncode, result
+
+
+@pytest.mark.parametrize("env", ["dev", "qa", "prod"])
+def test_default_inventories_pass_but_for_the_pending_fixes(reference_dir, chart_dir, tmp_path, env):
+    rc, result = check(ROOT, tmp_path, env, charts=chart_dir)
+    print("\n".join(result.get("broken", []) + result.get("not_followed", [])))
+    assert sorted(p for p in PENDING if any(line.startswith(p) for line in result["broken"])) == sorted(PENDING)
+    assert [line for line in result["broken"] if not line.startswith(PENDING)] == []
+    assert result["not_followed"] == [] and result["charts"], result
+    # (d) is broken as a whole until the repository is served in the cluster; (b) still follows 9090.
+    assert {line[1] for line in result["followed"]} == set("abcef")
+
+
+def test_the_fixed_wiring_passes_with_the_charts(reference_dir, chart_dir, tmp_path):
+    rc, result = check(tree(tmp_path), tmp_path, charts=chart_dir, **FIXED_REPO)
+    assert rc == 0 and result["broken"] == [], result.get("msg")
+    assert result["not_followed"] == []
+    assert set(result["charts"]) == {"cert-manager", "traefik", "metrics-server", "kube-prometheus-stack", "argo-cd"}
+
+
+BREAKS = {
+    # (a) the ingress path
+    "verify_ingress_url on port 80 (before 519caba)": ({"verify_ingress_url": "http://127.0.0.1"}, (), False,
+                                                      "(a) verify_ingress_url http://127.0.0.1 "),
+    "kind listens elsewhere": ({"kind_cluster_listen_address": "192.168.0.10"}, (), False, "-> kind extraPortMappings"),
+    "Ingress host differs from verify's": ({"gitops_ingress_host": "app1.other.localhost"}, (), False,
+                                          "(a) verify_ingress_host app1.dev.localhost -> the overlay's Ingress"),
+    "kind maps another node port": ({}, [("roles/kind_cluster/templates/kind-config.yml.j2", "containerPort: 80", "containerPort: 81")],
+                                    True, "(a) kind containerPort 81 -> ingress controller"),
+    "traefik binds another hostPort": ({}, [("roles/platform/files/values/traefik-kind.yaml", "hostPort: 80", "hostPort: 8000")],
+                                       True, "no pod binds hostPort 80"),
+    "ingress class differs": ({"gitops_ingress_classes": {"traefik": "nginx", "ingress-nginx": "nginx"}}, (), True,
+                              "ingressClassName nginx -> the controller's IngressClass traefik"),
+    "container port differs from PORT": ({}, [("roles/gitops/templates/base/deployment.yaml.j2", "containerPort: 8080",
+                                               "containerPort: 8081")], False, "-> the app's PORT=8080"),
+    # (b) the direct path: the default task forwards 8080, which the Service lacks (#12 point 4)
+    "port-forward to a port the Service lacks": ({}, [("roles/verify/tasks/port_forward.yml", "':80'", "':8080'")], False,
+                                                 "(b) verify port-forward remote port 8080 -> Service app1-dev/app1"),
+    # (c) the image
+    "image from a registry no hosts.toml serves": ({"image_registry": "localhost:5002"}, (), False,
+                                                   "no hosts.toml for localhost:5002"),
+    "hosts.toml names another registry port": ({}, [("roles/local_registry/templates/hosts.toml.j2", ":5000", ":5001")], False,
+                                               "(c) containerd hosts.toml http://kind-registry:5001 -> registry container"),
+    # (d) the GitOps repository
+    "repository on the build host (#12 point 1)": ({"argocd_repo_url": "/srv/gitops.git"}, (), False,
+                                                   "(d) argocd_repo_url /srv/gitops.git"),
+    "repository container nobody runs": ({"argocd_repo_url": "git://gitops-server/gitops.git"}, (), False,
+                                         "a container named gitops-server on the kind network"),
+    # (e) monitoring
+    "ServiceMonitor port name": ({}, [("roles/gitops/templates/base/servicemonitor.yaml.j2", "port: metrics", "port: web")],
+                                 False, "endpoint port web -> Service app1-dev/app1"),
+    "Prometheus selects its release only": ({}, [("roles/platform/files/values/kube-prometheus-stack.yaml",
+                                                  "serviceMonitorSelectorNilUsesHelmValues: false",
+                                                  "serviceMonitorSelectorNilUsesHelmValues: true")], True,
+                                            "serviceMonitorSelector release=kube-prometheus-stack -> ServiceMonitor"),
+    "rules on another job": ({}, [("roles/gitops/templates/base/prometheusrule.yaml.j2", 'job="{{ app_name }}"',
+                                   'job="{{ app_name }}-svc"')], False, 'job="app1-svc" -> the job the operator sets'),
+    # (f) TLS
+    "issuer the platform does not create": ({"gitops_cluster_issuer": "letsencrypt"}, (), False,
+                                            "cert-manager.io/cluster-issuer letsencrypt -> the platform's ClusterIssuers"),
+}
+
+
+BATCH_PLAY = {
+    "hosts": "build", "gather_facts": False, "vars_files": ["../versions.yml"],
+    "tasks": [{"ansible.builtin.set_fact": {"wiring_check": {}}},
+              {"block": [{"ansible.builtin.import_tasks": "tasks/wiring_check.yml"}],
+               "rescue": [{"ansible.builtin.debug": {"msg": "broken, as expected by some scenarios"}}],
+               "always": [{"ansible.builtin.copy": {"content": "{{ wiring_check | to_json }}", "dest": None,
+                                                    "mode": "0644"}}]}]}
+
+
+def batch(root, tmp_path, scenarios, charts):
+    """Scenarios that differ only in variables, one play each in ONE ansible-playbook run (play vars override
+    the inventory, as -e would): {name: result}."""
+    plays = []
+    for index, (name, variables, with_charts) in enumerate(scenarios):
+        play = json.loads(json.dumps(BATCH_PLAY))
+        play["name"] = name
+        play["vars"] = {"kindling_work_dir": str(tmp_path / "work" / str(index)), **variables,
+                        **({"wiring_chart_dir": str(charts), "wiring_render_charts": True} if with_charts
+                           else {"wiring_render_charts": False})}
+        play["tasks"][1]["always"][0]["ansible.builtin.copy"]["dest"] = str(tmp_path / f"result-{index}.json")
+        plays.append(play)
+    (root / "playbooks" / "batch.yml").write_text(json.dumps(plays))
+    process = subprocess.run(["ansible-playbook", "-i", "inventories/dev", "playbooks/batch.yml"], cwd=root,
+                             capture_output=True, text=True,
+                             env=dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg"),
+                                      ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_DEPRECATION_WARNINGS="False"))
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-2000:]
+    results = {}
+    for index, (name, _variables, _charts) in enumerate(scenarios):
+        result = json.loads((tmp_path / f"result-{index}.json").read_text())
+        assert result, f"{name}: the wiring check did not run"
+        results[name] = (1 if result.get("failed") else 0, result)
+    return results
+
+
+@pytest.fixture(scope="module")
+def outcomes(chart_dir, tmp_path_factory):
+    """Every break of BREAKS: those that change a variable in one batched run, those that edit a file in a
+    copied tree each in its own run, three at a time."""
+    by_vars = [(name, {**FIXED_REPO, **b[0]}, b[2]) for name, b in BREAKS.items() if not b[1]]
+    by_file = [name for name, b in BREAKS.items() if b[1]]
+
+    def one(name):
+        variables, edits, with_charts, _words = BREAKS[name]
+        tmp_path = tmp_path_factory.mktemp("break")
+        return {name: check(tree(tmp_path, edits), tmp_path, charts=chart_dir if with_charts else None,
+                            **{**FIXED_REPO, **variables})}
+
+    def batched(_):
+        tmp_path = tmp_path_factory.mktemp("batch")
+        return batch(tree(tmp_path), tmp_path, by_vars, chart_dir)
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        for part in pool.map(lambda job: job[0](job[1]), [(batched, None)] + [(one, n) for n in by_file]):
+            results.update(part)
+    return results
+
+
+@pytest.mark.parametrize("name", list(BREAKS))
+def test_each_broken_link_fails_with_one_line_naming_both_ends(outcomes, name):
+    rc, result = outcomes[name]
+    words = BREAKS[name][3]
+    assert rc != 0, f"{name}: the check passed"
+    hits = [line for line in result["broken"] if words in line]
+    assert hits, f"{name}: {result['broken']}"
+    print(f"{name}: {hits[0]}")
+    assert result["msg"].splitlines()[0].startswith("wiring check: ")
+    assert all(line in result["msg"].splitlines() for line in result["broken"])
+
+
+def test_without_helm_the_chart_links_are_listed_not_followed(tmp_path):
+    rc, result = check(tree(tmp_path), tmp_path, **FIXED_REPO)
+    assert rc == 0 and result["broken"] == [], result.get("msg")
+    assert any(line.startswith("(a) kind node port 80 -> the ingress controller's hostPort") for line in result["not_followed"])
+    assert any(line.startswith("(e) Prometheus' selectors") for line in result["not_followed"])
+
+
+def test_a_run_without_cluster_follows_only_the_overlay_s_own_links(tmp_path):
+    """As site.yml's preflight under --skip-tags bootstrap,argocd -e @playbooks/vars/without_cluster.yml."""
+    rc, result = check(tree(tmp_path), tmp_path, flags=("--skip-tags", "bootstrap,argocd"),
+                       verify_ingress=False, verify_direct_url="http://127.0.0.1:18080")
+    assert rc == 0 and result["broken"] == [], result.get("msg")
+    skipped = {line[:3]: line for line in result["not_followed"]}
+    assert "verify_ingress is false" in skipped["(a)"] and "verify_direct_url is set" in skipped["(b)"]
+    assert "no cluster in this run" in skipped["(c)"] and "no cluster in this run" in skipped["(d)"]
+    assert {line[1] for line in result["followed"]} == {"e", "f"}
+
+
+def test_a_second_run_changes_nothing_and_check_mode_writes_nothing(tmp_path):
+    root = tree(tmp_path)
+
+    def recap(*flags, work):
+        extra = {"kindling_work_dir": str(work), "wiring_render_charts": False, **FIXED_REPO}
+        process = subprocess.run(["ansible-playbook", "-i", "inventories/dev", "playbooks/check.yml", "-e",
+                                  json.dumps(extra), *flags], cwd=root, capture_output=True, text=True,
+                                 env=dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg"),
+                                          ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_PYTHON_INTERPRETER=sys.executable))
+        assert process.returncode == 0, process.stdout[-3000:]
+        return json.loads(process.stdout)["stats"]["localhost"]
+
+    assert recap(work=tmp_path / "work")["changed"] > 0  # the overlay rendered into work/wiring the first time
+    assert recap(work=tmp_path / "work")["changed"] == 0
+    assert recap("--check", work=tmp_path / "untouched")["failures"] == 0
+    assert not (tmp_path / "untouched").exists()
