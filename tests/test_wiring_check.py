@@ -17,13 +17,11 @@ COPIED = ("ansible.cfg", "versions.yml", "roles", "playbooks", "inventories", "c
 # Links the default inventories still break on this branch: #12 point 4 (the port-forward's remote 8080, which
 # the Service lacks) and point 1 (a GitOps repository on the build host). Their fixes come from other branches;
 # when one lands, its line stops matching and test_default_inventories fails until it is removed here.
-PENDING = ("(b) verify port-forward remote port 8080 -> Service", "(d) argocd_repo_url /")
-# The wiring once those two are fixed: the Service's ports forwarded, the repository served on the kind network.
-FIXED_PORT_FORWARD = ("':8080'", "':80'")
 # Each test is one or more whole ansible-playbook runs (charts rendered by the real helm); on a loaded 2-core
 # machine the batched breaks take minutes.
 pytestmark = pytest.mark.timeout(1800)
-FIXED_REPO = {"argocd_repo_url": "git://kindling-git/gitops.git", "wiring_network_containers": ["kindling-git"]}
+# The default inventories' wiring is whole (#12 points 1 and 4 are fixed); the breaks start from it.
+FIXED_REPO = {}
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +42,6 @@ def tree(tmp_path, edits=()):
             shutil.copytree(source, root / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "tests"))
         else:
             shutil.copy(source, root / name)
-    port_forward = root / "roles/verify/tasks/port_forward.yml"
-    # Once #12 point 4's fix lands the task no longer forwards 8080, and there is nothing to fix here.
-    port_forward.write_text(port_forward.read_text().replace(*FIXED_PORT_FORWARD))
     for path, old, new in edits:
         text = (root / path).read_text()
         assert old in text, f"{old!r} not in {path}: the break no longer applies, update the test"
@@ -78,14 +73,12 @@ def check(root, tmp_path, env="dev", charts=None, flags=(), **variables):
 
 
 @pytest.mark.parametrize("env", ["dev", "qa", "prod"])
-def test_default_inventories_pass_but_for_the_pending_fixes(reference_dir, chart_dir, tmp_path, env):
+def test_default_inventories_pass(reference_dir, chart_dir, tmp_path, env):
     rc, result = check(ROOT, tmp_path, env, charts=chart_dir)
     print("\n".join(result.get("broken", []) + result.get("not_followed", [])))
-    assert sorted(p for p in PENDING if any(line.startswith(p) for line in result["broken"])) == sorted(PENDING)
-    assert [line for line in result["broken"] if not line.startswith(PENDING)] == []
+    assert rc == 0 and result["broken"] == [], result.get("msg")
     assert result["not_followed"] == [] and result["charts"], result
-    # (d) is broken as a whole until the repository is served in the cluster; (b) still follows 9090.
-    assert {line[1] for line in result["followed"]} == set("abcef")
+    assert {line[1] for line in result["followed"]} == set("abcdef")
 
 
 def test_the_fixed_wiring_passes_with_the_charts(reference_dir, chart_dir, tmp_path):
@@ -110,8 +103,8 @@ BREAKS = {
                               "ingressClassName nginx -> the controller's IngressClass traefik"),
     "container port differs from PORT": ({}, [("roles/gitops/templates/base/deployment.yaml.j2", "containerPort: 8080",
                                                "containerPort: 8081")], False, "-> the app's PORT=8080"),
-    # (b) the direct path: the default task forwards 8080, which the Service lacks (#12 point 4)
-    "port-forward to a port the Service lacks": ({}, [("roles/verify/tasks/port_forward.yml", "':80'", "':8080'")], False,
+    # (b) the direct path: forwarding 8080, which the Service lacks (#12 point 4, before the fix)
+    "port-forward to a port the Service lacks": ({"verify_service_ports": {"app": 8080, "metrics": "metrics"}}, (), False,
                                                  "(b) verify port-forward remote port 8080 -> Service app1-dev/app1"),
     # (c) the image
     "image from a registry no hosts.toml serves": ({"image_registry": "localhost:5002"}, (), False,
