@@ -49,11 +49,22 @@ def kube_version():
 
 
 def helm_task():
-    """The kubernetes.core.helm task of roles/platform/tasks/release.yml: what the role passes to helm."""
+    """The kubernetes.core.helm task of roles/platform/tasks/release.yml that installs the release (the one with
+    release_values), with the vars of the blocks around it merged in: what the role passes to helm."""
     tasks = yaml.safe_load((ROOT / "roles/platform/tasks/release.yml").read_text())
-    helm = [t for t in tasks if "kubernetes.core.helm" in t]
-    assert len(helm) == 1, "release.yml should have exactly one kubernetes.core.helm task"
-    return helm[0]
+    found = []
+
+    def walk(items, inherited):
+        for task in items:
+            scope = {**inherited, **(task.get("vars") or {})}
+            if "block" in task:
+                walk(task["block"], scope)
+            elif "release_values" in (task.get("kubernetes.core.helm") or {}):
+                found.append({**task, "vars": scope})
+
+    walk(tasks, {})
+    assert len(found) == 1, "release.yml should have exactly one kubernetes.core.helm task passing release_values"
+    return found[0]
 
 
 def _expr(template):

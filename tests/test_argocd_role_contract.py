@@ -156,3 +156,20 @@ def test_contract_wait_without_a_pushed_commit_fails_before_any_api_call(api, tm
     run = argocd(api, tmp_path, tasks_from="wait")
     name, result = run.failure()
     assert "argocd_wait_revision" in result["msg"] and api.requests == []
+
+
+@pytest.mark.parametrize("bad", [{"argocd_state": "gone"}, {"argocd_cluster_flavor": "okd"}, {"ingress_provider": "haproxy"}])
+def test_contract_bad_choice_fails_naming_it_before_any_api_call(api, tmp_path, bad):
+    """The argument spec's choices, checked when the role starts (the role's assert does not repeat them)."""
+    name, result = argocd(api, tmp_path, **bad).failure()
+    field = "argocd_ingress_provider" if "ingress_provider" in bad else next(iter(bad))
+    assert field in result["msg"] and api.requests == []
+
+
+def test_contract_argocd_kubeconfig_names_the_cluster_for_every_task(api, tmp_path):
+    """module_defaults carry the role's own argocd_kubeconfig to each kubernetes.core task."""
+    run = argocd(api, tmp_path, kubeconfig_path=str(tmp_path / "no-such-kubeconfig"),
+                 argocd_kubeconfig=str(tmp_path / "kubeconfig"), token=TOKEN)
+    assert run.rc == 0, run.failure()
+    assert api.get("applications", "app1-dev", "argocd") is not None
+    assert api.get("secrets", "kindling-gitops-repository", "argocd") is not None

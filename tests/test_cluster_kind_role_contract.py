@@ -58,3 +58,11 @@ def test_contract_existing_provider_runs_nothing_about_kind(tmp_path):
 def test_contract_existing_provider_without_kubeconfig_fails_naming_it(tmp_path):
     name, result = kind_role(tmp_path, cluster_provider="existing").failure()
     assert "kubeconfig_path" in result["msg"]
+
+
+@pytest.mark.parametrize("bad, field", [({"kind_cluster_state": "paused"}, "kind_cluster_state"),
+                                        ({"cluster_provider": "minikube"}, "kind_cluster_provider")])
+def test_contract_bad_choice_fails_naming_it_before_kind_runs(tmp_path, bad, field):
+    """The argument spec's choices, checked when the role starts (the role's assert does not repeat them)."""
+    name, result = kind_role(tmp_path, **bad).failure()
+    assert field in result["msg"] and fake_calls(tmp_path, "kind") == []

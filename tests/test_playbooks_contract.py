@@ -63,6 +63,17 @@ def test_site_has_a_tag_per_stage():
     # A later stage's variable stops the run before the build stage pushes anything.
     ({"gitops_log_level": "LOUD"}, "gitops_log_level"),
     ({"verify_latency_budget_ms": "fast"}, "verify_latency_budget_ms"),
+    # A bad choice is refused by check_stages.yml from the role's argument spec alone (no role assert repeats it),
+    # set directly or passed through by a role default from the inventory's platform.yml.
+    ({"argocd_state": "gone"}, "argocd_state"),
+    ({"kind_cluster_state": "paused"}, "kind_cluster_state"),
+    ({"local_registry_state": "on"}, "local_registry_state"),
+    ({"git_server_state": "up"}, "git_server_state"),
+    ({"platform_cluster_flavor": "okd"}, "platform_cluster_flavor"),
+    ({"gitops_cluster_flavor": "openshfit"}, "gitops_cluster_flavor"),
+    ({"cluster_provider": "minikube"}, "kind_cluster_provider"),
+    ({"ingress_provider": "haproxy"}, "platform_ingress_provider"),
+    ({"cluster_flavor": "openshfit"}, "platform_cluster_flavor"),
 ])
 def test_bad_input_fails_before_any_change_naming_the_field(tmp_path, bad, field):
     work_dir = tmp_path / "work"
@@ -81,3 +92,16 @@ def test_teardown_without_confirmation_deletes_nothing(tmp_path):
     assert result.returncode != 0
     assert "teardown_confirm" in result.stdout and "changed=0" in result.stdout
     assert (work_dir / "release").is_dir()
+
+
+def test_a_choice_is_declared_in_the_argument_spec_only():
+    """Each role's meta/argument_specs.yml declares its choices; check_stages.yml and the role start read them
+    from there, so no task of the role lists them again in an assert."""
+    for spec_path in sorted((ROOT / "roles").glob("*/meta/argument_specs.yml")):
+        role = spec_path.parent.parent
+        tasks = "\n".join(path.read_text() for path in sorted((role / "tasks").glob("*.yml")))
+        for entry in yaml.safe_load(spec_path.read_text())["argument_specs"].values():
+            for name, option in (entry.get("options") or {}).items():
+                if "choices" in option:
+                    repeated = re.search(rf"\b{name}\s+(not\s+)?in\s+\[", tasks)
+                    assert repeated is None, f"{role.name}: tasks re-check {name}'s choices: {repeated.group(0)}"
