@@ -503,6 +503,29 @@ def check_repo(report, inputs):
 JOB_MATCHER = re.compile(r'\bjob\s*=\s*"([^"]*)"')
 
 
+def platform_monitor_jobs(objects):
+    """{job: ServiceMonitor} for the ServiceMonitors a chart renders. prometheus-operator (pkg/prometheus/promcfg.go)
+    sets job from the Service's jobLabel label, else the Service's name: the label's value is taken from the
+    selector when it pins it (the kubelet's Service is made by the operator, not the chart), else from the
+    rendered Services the selector matches."""
+    services = of_kind(objects, "Service")
+    jobs = {}
+    for monitor in of_kind(objects, "ServiceMonitor"):
+        spec = monitor.get("spec") or {}
+        selector = spec.get("selector") or {}
+        job_label = spec.get("jobLabel")
+        if job_label and job_label in (selector.get("matchLabels") or {}):
+            jobs[selector["matchLabels"][job_label]] = ident(monitor)
+            continue
+        for service in services:
+            if labels_match(selector, meta(service).get("labels") or {}):
+                labels = meta(service).get("labels") or {}
+                job = labels.get(job_label) if job_label else meta(service).get("name")
+                if job:
+                    jobs[job] = ident(monitor)
+    return jobs
+
+
 def check_monitoring(report, inputs, overlay, charts):
     namespace_labels_cache = {}
 
@@ -540,6 +563,11 @@ def check_monitoring(report, inputs, overlay, charts):
             job_label = spec.get("jobLabel")
             job = (meta(service).get("labels") or {}).get(job_label) if job_label else meta(service).get("name")
             jobs.setdefault(namespace, set()).add(job)
+    monitoring = inputs.get("monitoring_release")
+    # Rules may also select the platform's own jobs (kube-state-metrics, the kubelet's cAdvisor): those come from
+    # the ServiceMonitors the monitoring chart renders, so they can be followed only when it was rendered.
+    platform_rendered = bool(monitoring) and charts is not None and monitoring in charts
+    platform_jobs = platform_monitor_jobs(charts[monitoring]) if platform_rendered else {}
     rules = of_kind(overlay, "PrometheusRule")
     for rule in rules:
         wanted = set()
@@ -548,13 +576,19 @@ def check_monitoring(report, inputs, overlay, charts):
                 wanted.update(JOB_MATCHER.findall(str(item.get("expr", ""))))
         known = jobs.get(meta(rule).get("namespace"), set())
         for job in sorted(wanted):
-            if job not in known:
+            if job in known:
+                report.ok("e", "%s job=\"%s\" -> ServiceMonitor job %s" % (ident(rule), job, job))
+            elif job in platform_jobs:
+                report.ok("e", "%s job=\"%s\" -> %s's %s" % (ident(rule), job, monitoring, platform_jobs[job]))
+            elif not platform_rendered and monitoring:
+                report.skip("e", "%s job=\"%s\" -> a ServiceMonitor of %s: %s" % (
+                    ident(rule), job, monitoring, inputs.get("charts_reason") or "the charts were not rendered"))
+            else:
                 report.bad("e", "%s rules select job=\"%s\" -> the job the operator sets from the ServiceMonitor "
                                 "(the Service's name, or its jobLabel): %s" % (
-                                    ident(rule), job, ", ".join(sorted(str(j) for j in known)) or "no ServiceMonitor"))
-            else:
-                report.ok("e", "%s job=\"%s\" -> ServiceMonitor job %s" % (ident(rule), job, job))
-    monitoring = inputs.get("monitoring_release")
+                                    ident(rule), job,
+                                    ", ".join(sorted(str(j) for j in set(known) | set(platform_jobs)))
+                                    or "no ServiceMonitor"))
     if not monitoring:
         report.skip("e", "Prometheus' selectors -> the app's ServiceMonitor and PrometheusRule: no monitoring release "
                          "(platform_monitoring_enabled false)")

@@ -196,3 +196,48 @@ def test_helm_template_uses_the_local_archive_when_there(tmp_path):
     argv = wiring.helm_template_argv(release, "helm", "1.36.1", "/v.json", str(tmp_path))
     assert argv[3] == str(tmp_path / "traefik-41.3.0.tgz") and "--repo" not in argv
     assert "--include-crds" in argv and argv[argv.index("--kube-version") + 1] == "1.36.1"
+
+
+def _with_platform_rule(objects):
+    rule = find(objects, "PrometheusRule")
+    rule["spec"]["groups"][0]["rules"].append(
+        {"alert": "Restarting", "expr": 'increase(kube_pod_container_status_restarts_total{job="kube-state-metrics"}[15m]) > 0'})
+    return objects
+
+
+def _kps_with_monitors(kube_state_metrics_job="kube-state-metrics"):
+    data = charts()
+    data["kube-prometheus-stack"] += [
+        # kube-prometheus-stack 88.5.3 renders these (jobLabel app.kubernetes.io/name on the kube-state-metrics
+        # Service; the kubelet's selector pins k8s-app, its Service is the operator's own).
+        {"kind": "ServiceMonitor", "metadata": {"name": "kps-kube-state-metrics", "namespace": "monitoring"},
+         "spec": {"jobLabel": "app.kubernetes.io/name",
+                  "selector": {"matchLabels": {"app.kubernetes.io/instance": "kps"}}}},
+        {"kind": "Service", "metadata": {"name": "kps-kube-state-metrics", "namespace": "monitoring", "labels": {
+            "app.kubernetes.io/instance": "kps", "app.kubernetes.io/name": kube_state_metrics_job}}},
+        {"kind": "ServiceMonitor", "metadata": {"name": "kps-kubelet", "namespace": "monitoring"},
+         "spec": {"jobLabel": "k8s-app", "selector": {"matchLabels": {"k8s-app": "kubelet"}}}},
+    ]
+    return data
+
+
+def test_rules_on_platform_jobs_follow_the_platform_s_servicemonitors():
+    result = run(overlay_=_with_platform_rule(overlay()), charts_=_kps_with_monitors())
+    assert result["broken"] == [] and result["not_followed"] == []
+    assert any('job="kube-state-metrics" -> kube-prometheus-stack' in line for line in result["followed"])
+    assert wiring.platform_monitor_jobs(_kps_with_monitors()["kube-prometheus-stack"]) == {
+        "kube-state-metrics": "ServiceMonitor monitoring/kps-kube-state-metrics",
+        "kubelet": "ServiceMonitor monitoring/kps-kubelet"}
+
+
+def test_a_rule_on_a_job_no_servicemonitor_sets_is_broken():
+    result = run(overlay_=_with_platform_rule(overlay()), charts_=_kps_with_monitors(kube_state_metrics_job="ksm"))
+    assert [line for line in result["broken"] if 'job="kube-state-metrics"' in line]
+
+
+def test_a_rule_on_a_platform_job_is_not_followed_without_the_charts():
+    data = inputs()
+    data.update(charts_reason="helm not found on PATH")
+    result = wiring.check(data, _with_platform_rule(overlay()), None)
+    assert result["broken"] == []
+    assert any('job="kube-state-metrics"' in line and "helm not found" in line for line in result["not_followed"])
