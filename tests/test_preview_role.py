@@ -166,11 +166,13 @@ def test_kept_preview_stays_only_when_it_passed(tmp_path, pushed_image, preview_
     """preview_keep_running (playbooks/vars/without_cluster.yml) keeps a passed preview for verify; a failed
     one is torn down, so a broken app never keeps answering on loopback after a failed run."""
     registry, image_ref = pushed_image
-    broken = run_preview(tmp_path, write_overlay(tmp_path, image_ref, app_version="0.0.9-misconfigured"), preview_name,
-                         preview_keep_running=True)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "passed").mkdir()
+    broken = run_preview(tmp_path, write_overlay(tmp_path / "broken", image_ref, app_version="0.0.9-misconfigured"),
+                         preview_name, preview_keep_running=True)
     assert broken.rc != 0 and broken.failure()[0].endswith("Fail when the preview did not pass")
     assert pods(preview_name) == [], "a failed preview must not stay up"
-    passed = run_preview(tmp_path, write_overlay(tmp_path, image_ref), preview_name, preview_keep_running=True)
+    passed = run_preview(tmp_path, write_overlay(tmp_path / "passed", image_ref), preview_name, preview_keep_running=True)
     assert passed.rc == 0, passed.failure()
     assert pods(preview_name), "a passed preview is kept for verify"
 

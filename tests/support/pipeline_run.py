@@ -108,15 +108,23 @@ class PipelineRun:
             "verify_direct_metrics_url": f"http://127.0.0.1:{self.preview_metrics_port}/metrics",
         }
 
-    def run(self, *args: str, playbook: str = "playbooks/site.yml", **extra) -> RunResult:
+    cwd = ROOT
+
+    def env(self) -> dict:
+        return {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "DOCKER_CONFIG": str(self.docker_config),
+                "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "KINDLING_REGISTRY_USERNAME": "", "KINDLING_REGISTRY_PASSWORD": "",
+                "GITOPS_TOKEN": ""}
+
+    def command(self, *args: str, playbook: str = "playbooks/site.yml", **extra) -> list[str]:
+        """The ansible-playbook command line of run() (for a test that drives the process itself)."""
         variables = {**self.extra_vars(), **extra}
-        env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "DOCKER_CONFIG": str(self.docker_config),
-               "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "KINDLING_REGISTRY_USERNAME": "", "KINDLING_REGISTRY_PASSWORD": "",
-               "GITOPS_TOKEN": ""}
-        proc = subprocess.run(["ansible-playbook", "-i", f"inventories/{self.env_name}", playbook,
-                               "--skip-tags", "bootstrap,argocd", "-e", "@playbooks/vars/without_cluster.yml",
-                               "-e", json.dumps(variables), *args],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        return ["ansible-playbook", "-i", f"inventories/{self.env_name}", playbook,
+                "--skip-tags", "bootstrap,argocd", "-e", "@playbooks/vars/without_cluster.yml",
+                "-e", json.dumps(variables), *args]
+
+    def run(self, *args: str, playbook: str = "playbooks/site.yml", **extra) -> RunResult:
+        proc = subprocess.run(self.command(*args, playbook=playbook, **extra),
+                              cwd=self.cwd, env=self.env(), capture_output=True, text=True, timeout=900)
         return RunResult(proc.returncode, proc.stdout, proc.stderr)
 
     def change_app(self) -> None:
