@@ -74,8 +74,9 @@ def failures(result) -> list[str]:
 
 
 def summary_changed(result) -> list[str]:
-    block = result.stdout.split("TASK [Summary of the run]", 1)[1].split("PLAY RECAP", 1)[0]
-    changed = block.split("changed:", 1)[1].split("\n    digest:", 1)[0]
+    """The summary's `changed` list (the last summary task: site.yml's stages skip theirs)."""
+    block = result.stdout.rsplit("TASK [Summary of the run]", 1)[1].split("PLAY RECAP", 1)[0]
+    changed = re.split(r"\n\s+digest:", block.split("changed:", 1)[1], maxsplit=1)[0]
     return [line.strip()[2:].strip("'\"") for line in changed.splitlines() if line.strip().startswith("- ")]
 
 
