@@ -83,6 +83,12 @@ def test_real_conflict_fails_clearly_and_restores_the_clone(remote_and_clone, tm
 
     result = commit(work)
     assert result["failed"] and "conflict" in result["msg"], result
+    # One true instruction: the rebase was aborted, so git's own hints (resolve, `git rebase --continue`) are wrong.
+    assert "apps/app1/overlays/dev/kustomization.yaml" in result["msg"], result["msg"]
+    assert "the rebase was aborted" in result["msg"], result["msg"]
+    for hint in ("--continue", "--skip", "Resolve all conflicts", "hint:"):
+        assert hint not in result["msg"], result["msg"]
+    assert not (work / ".git" / "rebase-merge").exists() and not (work / ".git" / "rebase-apply").exists()
     assert git("rev-parse", "HEAD", cwd=work) == head_before
     assert git("status", "--porcelain", cwd=work) == status_before
     assert (work / "apps/app1/overlays/dev/kustomization.yaml").read_text() == "replicas: 3\n"

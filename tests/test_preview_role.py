@@ -162,6 +162,21 @@ def test_broken_deploy_fails_with_the_precise_message_and_is_torn_down(tmp_path,
     assert pods(preview_name) == []
 
 
+def test_kept_preview_stays_only_when_it_passed(tmp_path, pushed_image, preview_name):
+    """preview_keep_running (playbooks/vars/without_cluster.yml) keeps a passed preview for verify; a failed
+    one is torn down, so a broken app never keeps answering on loopback after a failed run."""
+    registry, image_ref = pushed_image
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "passed").mkdir()
+    broken = run_preview(tmp_path, write_overlay(tmp_path / "broken", image_ref, app_version="0.0.9-misconfigured"),
+                         preview_name, preview_keep_running=True)
+    assert broken.rc != 0 and broken.failure()[0].endswith("Fail when the preview did not pass")
+    assert pods(preview_name) == [], "a failed preview must not stay up"
+    passed = run_preview(tmp_path, write_overlay(tmp_path / "passed", image_ref), preview_name, preview_keep_running=True)
+    assert passed.rc == 0, passed.failure()
+    assert pods(preview_name), "a passed preview is kept for verify"
+
+
 def test_check_mode_renders_but_starts_nothing(tmp_path, pushed_image, preview_name):
     registry, image_ref = pushed_image
     overlay = write_overlay(tmp_path, image_ref)

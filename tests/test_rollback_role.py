@@ -127,3 +127,31 @@ def test_no_commit_to_revert_fails_naming_the_variable(tmp_path, gitops, broken_
     assert name.endswith("Check the commit and the clone")
     assert failure["msg"].startswith("rollback_commit: ")
     assert git(gitops["remote"], "rev-parse", "main") == gitops["bad"]
+
+
+def test_records_after_a_rollback_say_what_is_deployed_now(tmp_path, gitops, broken_app):
+    """deployed.json names the revert and the release it restores; verified.json keeps its own report."""
+    release = tmp_path / "work" / "release"
+    release.mkdir(parents=True)
+    image = {"registry": "localhost:5001", "repository": "app1", "digest": "sha256:" + "1" * 64}
+    good = dict(image, tag="1.0.0-good", ref="localhost:5001/app1@sha256:" + "1" * 64)
+    bad = dict(image, tag="1.0.1-bad", digest="sha256:" + "2" * 64, ref="localhost:5001/app1@sha256:" + "2" * 64)
+    (release / "verified-report.json").write_text('{"ok": true}\n')
+    verified = {"env": "dev", "commit": gitops["good"], "image": good, "verified": True,
+                "report_path": str(release / "verified-report.json")}
+    (release / "verified.json").write_text(json.dumps(verified))
+    (release / "deployed.json").write_text(json.dumps({"env": "dev", "commit": gitops["bad"], "image": bad}))
+
+    result = run(tmp_path, gitops, broken_app)
+    assert result.rc != 0 and result.failure()[0].endswith("Fail the run, naming the failed checks and the revert")
+    revert = git(gitops["remote"], "rev-parse", "main")
+    deployed = json.loads((release / "deployed.json").read_text())
+    assert deployed == {
+        "env": "dev", "commit": revert, "image": good,
+        "restores": {"commit": gitops["good"], "verified": True},
+        "reverted": {"commit": gitops["bad"], "image": bad},
+        "report_path": str(release / "deployed-report.json"),
+    }
+    assert json.loads((release / "deployed-report.json").read_text())["ok"] is False
+    assert json.loads((release / "verified.json").read_text()) == verified
+    assert json.loads((release / "verified-report.json").read_text()) == {"ok": True}

@@ -108,18 +108,25 @@ class PipelineRun:
             "verify_direct_metrics_url": f"http://127.0.0.1:{self.preview_metrics_port}/metrics",
         }
 
+    cwd = ROOT
+
     def environment(self, env: dict | None = None) -> dict:
+        """The run's environment; env adds to (or, e.g. PATH, replaces) it."""
         return {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "DOCKER_CONFIG": str(self.docker_config),
                 "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "KINDLING_REGISTRY_USERNAME": "", "KINDLING_REGISTRY_PASSWORD": "",
                 "GITOPS_TOKEN": "", **(env or {})}
 
+    def command(self, *args: str, playbook: str = "playbooks/site.yml", **extra) -> list[str]:
+        """The ansible-playbook command line of run() (for a test that drives the process itself)."""
+        variables = {**self.extra_vars(), **extra}
+        return ["ansible-playbook", "-i", f"inventories/{self.env_name}", playbook,
+                "--skip-tags", "bootstrap,argocd", "-e", "@playbooks/vars/without_cluster.yml",
+                "-e", json.dumps(variables), *args]
+
     def run(self, *args: str, playbook: str = "playbooks/site.yml", env: dict | None = None, **extra) -> RunResult:
         """ansible-playbook with the cluster-less settings; env adds to (or, e.g. PATH, replaces) the environment."""
-        variables = {**self.extra_vars(), **extra}
-        proc = subprocess.run(["ansible-playbook", "-i", f"inventories/{self.env_name}", playbook,
-                               "--skip-tags", "bootstrap,argocd", "-e", "@playbooks/vars/without_cluster.yml",
-                               "-e", json.dumps(variables), *args],
-                              cwd=ROOT, env=self.environment(env), capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(self.command(*args, playbook=playbook, **extra),
+                              cwd=self.cwd, env=self.environment(env), capture_output=True, text=True, timeout=900)
         return RunResult(proc.returncode, proc.stdout, proc.stderr)
 
     def run_script(self, *args: str, root: Path = ROOT, env: dict | None = None, **extra) -> RunResult:

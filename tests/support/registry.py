@@ -33,6 +33,8 @@ class Registry:
     username: str | None = None
     password: str | None = None
     port: int = 0
+    # distribution's storage.maintenance.readonly: reads are served, every push is refused (405).
+    readonly: bool = False
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -63,6 +65,7 @@ class Registry:
         config.write_text(
             "version: 0.1\nlog:\n  level: warn\n"
             f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
+            + ("  maintenance:\n    readonly:\n      enabled: true\n" if self.readonly else "") +
             f"http:\n  addr: {self.host}\n  secret: kindling-test-only\n{auth}")
         log = open(self.workdir / "registry.log", "ab")
         self.process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)

@@ -229,8 +229,13 @@ def _push(clone, remote, branch, max_attempts):
         clone.run("fetch", "--quiet", remote, "refs/heads/%s:refs/remotes/%s/%s" % (branch, remote, branch))
         rc, out, err = clone.run("rebase", "refs/remotes/%s/%s" % (remote, branch), check=False)
         if rc != 0:
-            raise GitError("the remote branch %s changed the same lines (rebase conflict); the clone was restored, "
-                           "re-render on top of the remote and run again: %s" % (branch, (out + err).strip()))
+            # Only git's CONFLICT lines: its hints (resolve, `git rebase --continue`) are untrue once the
+            # rebase is aborted, which _Restore does before this error reaches the user.
+            files = re.findall(r"^CONFLICT \([^)]*\): .*? in (\S+)$", out + err, re.M)
+            raise GitError("push to %s: the remote branch %s changed the same lines of %s since this clone's base "
+                           "(rebase conflict); the rebase was aborted, nothing was pushed and the clone is as it was. "
+                           "Render again on top of %s/%s and commit (the pipeline's next run does exactly that)."
+                           % (remote, branch, ", ".join(files) or "the committed files", remote, branch))
     raise GitError("push to %s still rejected after %d attempts (the remote keeps moving)" % (remote, max_attempts))
 
 
