@@ -335,7 +335,12 @@ def webhook_ready_before_issuers(objects):
     if helm.get("wait") is not True:
         problems.append(f"release.yml's kubernetes.core.helm has wait: {helm.get('wait')!r}, not true")
     main = yaml.safe_load((ROOT / "roles/platform/tasks/main.yml").read_text())
-    order = [str(t.get("ansible.builtin.include_tasks") or t.get("ansible.builtin.import_tasks") or "") for t in main]
+
+    def flat(tasks):  # the tasks in run order, blocks opened
+        for task in tasks:
+            yield from flat(task["block"]) if "block" in task else [task]
+    order = [str(t.get("ansible.builtin.include_tasks") or t.get("ansible.builtin.import_tasks") or "")
+             for t in flat(main)]
     if "release.yml" not in order or "issuers.yml" not in order or order.index("release.yml") > order.index("issuers.yml"):
         problems.append(f"roles/platform/tasks/main.yml does not install the releases before the issuers (order: {order})")
     return problems
