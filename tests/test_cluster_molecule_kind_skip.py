@@ -18,7 +18,7 @@ def stub(bin_dir, name, script):
     path.chmod(0o755)
 
 
-def machine(tmp_path, docker_info=0, image_present=False, kind=PINS["tools"]["kind"], helm=True):
+def machine(tmp_path, docker_info=0, image_present=False, kind=PINS["tools"]["kind"], helm=True, kubectl=True, podman=True):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     stub(bin_dir, "docker", f'case "$1" in info) exit {docker_info};; image) exit {0 if image_present else 1};; '
@@ -27,6 +27,10 @@ def machine(tmp_path, docker_info=0, image_present=False, kind=PINS["tools"]["ki
         stub(bin_dir, "kind", f'echo "kind {kind} go1.25.4 linux/amd64"')
     if helm:
         stub(bin_dir, "helm", "exit 0")
+    if kubectl:
+        stub(bin_dir, "kubectl", "exit 0")
+    if podman:
+        stub(bin_dir, "podman", "exit 0")
     for tool in ("bash", "sed", "awk", "dirname"):  # what the script itself runs, nothing else
         os.symlink(subprocess.run(["which", tool], capture_output=True, text=True).stdout.strip(), bin_dir / tool)
     return bin_dir
@@ -53,6 +57,8 @@ def test_pulls_allowed_by_the_caller_count_as_reachable_image(tmp_path):
     ({"kind": None}, {}, "kind is not installed (the scenario needs kind v0.32.0)"),
     ({"kind": "v0.31.0"}, {}, "kind is v0.31.0, the project pins v0.32.0"),
     ({"helm": False}, {}, "helm is not on PATH"),
+    ({"kubectl": False}, {}, "kubectl is not on PATH"),
+    ({"podman": False}, {}, "podman is not on PATH"),
     ({}, {}, "kind node image kindest/node:v1.36.1@sha256:"),
 ])
 def test_says_why_it_cannot_run(tmp_path, machine_kwargs, env, reason):

@@ -10,17 +10,19 @@ from doubles.ansible_run import ROOT, playbook_env, run_playbook
 ENVS = ["dev", "qa", "prod"]
 
 
-def preflight(tmp_path, env="dev", **extra_vars):
+def preflight(tmp_path, env="dev", flags=(), **extra_vars):
     """The tasks file alone, with the inventory's variables and a play that configures Argo CD."""
     playbook = tmp_path / "preflight.yml"
     playbook.write_text(json.dumps([{
         "hosts": "build", "gather_facts": False, "vars": {"check_stage_roles": [{"role": "argocd", "entry": "main"}]},
-        "tasks": [{"ansible.builtin.import_tasks": str(ROOT / "playbooks" / "tasks" / "preflight_gitops_repo.yml")},
-                  {"name": "urls", "ansible.builtin.debug": {"msg": {
+        # tags: always, as in the pipeline's preflight (site.yml's first play, each stage's pre_tasks).
+        "tasks": [{"ansible.builtin.import_tasks": str(ROOT / "playbooks" / "tasks" / "preflight_gitops_repo.yml"),
+                   "tags": ["always"]},
+                  {"name": "urls", "tags": ["always"], "ansible.builtin.debug": {"msg": {
                       "argocd_repo_url": "{{ argocd_repo_url }}", "git_server_enabled": "{{ git_server_enabled | bool }}",
                       "git_server_url": "{{ git_server_url }}", "gitops_repo_url": "{{ gitops_repo_url }}"}}}]}]))
     return run_playbook(playbook, playbook_env(tmp_path, fakes=False), "-i", str(ROOT / "inventories" / env),
-                        "-e", json.dumps({"kindling_work_dir": str(tmp_path / "work"), **extra_vars}))
+                        "-e", json.dumps({"kindling_work_dir": str(tmp_path / "work"), **extra_vars}), *flags)
 
 
 def problems(run):
@@ -62,6 +64,14 @@ def test_a_url_the_cluster_cannot_read_fails_in_one_line_naming_the_variables(tm
     for word in words:
         assert word in found[0], found[0]
     assert "\n" not in found[0]
+
+
+@pytest.mark.parametrize("flags", [("--skip-tags", "bootstrap,argocd"), ("--tags", "build")])
+def test_a_run_that_puts_nothing_on_a_cluster_does_not_check_the_url(tmp_path, flags):
+    """The cluster-less run (--no-cluster is --skip-tags bootstrap,argocd) and --tags build never reach Argo CD."""
+    run = preflight(tmp_path, flags=flags, cluster_provider="existing")
+    assert run.rc == 0, problems(run)
+    assert problems(run) == []
 
 
 def test_each_problem_is_its_own_line_and_a_password_is_never_shown(tmp_path):

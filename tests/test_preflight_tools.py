@@ -4,6 +4,7 @@ kubectl comes first on PATH. The run must stop in the preflight play, before the
 release/image.json written, with one line per problem and an install hint."""
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,12 @@ def fake_kubectl(directory: Path, git_version: str) -> Path:
     recorded["clientVersion"].update(gitVersion=git_version, major=major, minor=minor)
     (directory / "kubectl-version.json").parent.mkdir(parents=True, exist_ok=True)
     (directory / "kubectl-version.json").write_text(json.dumps(recorded, indent=2) + "\n")
+    real = shutil.which("kubectl")
+    # Any other command (the wiring check's and the render's `kubectl kustomize`) goes to the real kubectl.
     return write_executable(directory / "kubectl", f"""#!/bin/sh
 echo "$*" >> "{directory}/kubectl.log"
 if [ "$1 $2 $3 $4" = "version --client --output json" ]; then cat "{directory}/kubectl-version.json"; exit 0; fi
-echo "fake kubectl {git_version}: only version --client is answered" >&2; exit 1
+exec "{real}" "$@"
 """)
 
 
@@ -88,7 +91,10 @@ def test_another_kubectl_first_on_path_is_named_and_refused_outside_the_skew(pip
         assert line.startswith(f"kubectl: {fake} (first on PATH) is {version}, outside the supported skew"), line
         assert "v1.35 to v1.37" in line
         assert "TASK [Let the stages skip their own check]" not in result.stdout
-    assert (tmp_path / "fake" / "kubectl.log").read_text().splitlines() == ["version --client --output json"]
+    calls = (tmp_path / "fake" / "kubectl.log").read_text().splitlines()
+    assert calls[0] == "version --client --output json"
+    # A refused kubectl is asked its version only; an accepted one also renders the wiring check's overlay.
+    assert all(call.startswith("kustomize ") for call in calls[1:]) and (len(calls) > 1) == accepted, calls
     assert_nothing_built(pipeline, result)
 
 
