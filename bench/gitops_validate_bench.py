@@ -41,8 +41,11 @@ def make_overlay(work):
 
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
-    reference = Path(os.environ.get("KINDLING_REFERENCE_DIR", ROOT.parent / "shared" / "reference")) / "crds"
-    crd_paths = [str(reference)] if reference.is_dir() else []
+    # The tests' reference data, looked up as they look it up (KINDLING_REFERENCE_DIR, .cache/reference, ../shared).
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.reference import reference as reference_data
+    found, _why_not = reference_data.resolve(ROOT)
+    crd_paths = [str(found / "crds")] if found else []
     with tempfile.TemporaryDirectory(prefix="kindling-bench-gitops-") as tmp:
         overlay = str(make_overlay(Path(tmp)))
         baseline, candidate = [], []

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from support.reference import reference
 from support.registry import Registry, registry_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,10 +27,13 @@ def project_root() -> Path:
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    """../shared/reference: upstream CRDs and chart values, present for developers and CI, not for users."""
-    path = Path(os.environ.get("KINDLING_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
-    if not (path / "README.md").is_file():
-        pytest.skip(f"reference data not found at {path} (set KINDLING_REFERENCE_DIR); it ships with CI, not with the project")
+    """The pinned charts and upstream files (CRDs, chart values) that versions.yml lists, in the layout
+    scripts/reference.py describes: KINDLING_REFERENCE_DIR when set, else .cache/reference (scripts/setup --for test
+    fetches it, or links it to ../shared/reference), else ../shared/reference. Skips, naming each missing item and
+    how to get it, when none of them is complete; scripts/setup is what checks their bytes against the pins."""
+    path, why_not = reference.resolve(ROOT)
+    if path is None:
+        pytest.skip(why_not)
     return path
 
 

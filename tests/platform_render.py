@@ -1,6 +1,6 @@
 """The platform as helm really renders it: the releases and merged values the platform role itself computes
 (roles/platform/tasks/releases.yml, and release.yml's own expressions), rendered by the real helm v3.19.0 on
-the packaged pinned charts (../shared/reference/helm-charts), validated offline, and semantic checks on it.
+the packaged pinned charts (the reference data's helm-charts/), validated offline, and semantic checks on it.
 Used by tests/test_platform_render.py."""
 import concurrent.futures
 import copy
@@ -178,7 +178,7 @@ class Renders:
 # --- validation ---------------------------------------------------------------------------------------------
 
 def crd_schemas(rendered, reference_crds):
-    """The CRDs the releases render themselves, plus ../shared/reference/crds."""
+    """The CRDs the releases render themselves, plus the reference data's crds/."""
     schemas = kustomize_validate.load_crd_schemas([str(reference_crds)])
     for objects in rendered.values():
         for doc in objects:

@@ -1,5 +1,5 @@
 """Ingress status -> Argo CD health -> argocd_app_wait, chained through doubles that replay upstream:
-the traefik chart rendered for real with the platform role's values (real helm, ../shared/reference), a traefik
+the traefik chart rendered for real with the platform role's values (real helm, the reference data), a traefik
 double writing Ingress status as traefik v3.7 does (tests/doubles/traefik_ingress_status.py), an Argo CD
 application controller double computing health as gitops-engine does (tests/doubles/argocd_controller.py), and
 the real kindling.gitops.argocd_app_wait module against the Kubernetes API double. This is issue #12 point 3's

@@ -1,6 +1,6 @@
 """The argocd role at its contract: the real role and kubernetes.core.k8s against the Kubernetes API double
 (no Argo CD can run here); what it applies is validated against Argo CD v3.4.4's CRDs from
-../shared/reference/crds."""
+the reference data's crds/."""
 import base64
 import json
 import subprocess

@@ -1,5 +1,5 @@
 """Every platform release as helm really installs it: the real helm v3.19.0 renders the packaged pinned charts
-(../shared/reference/helm-charts) offline, for the releases and merged values the platform role computes
+(the reference data's helm-charts/) offline, for the releases and merged values the platform role computes
 (roles/platform/tasks/releases.yml and release.yml's own expressions, run by Ansible with each inventory's
 variables), for every env x ingress provider x cluster flavor x cluster provider. Every object is validated
 against the Kubernetes schemas and the CRDs, and semantic checks follow what the role means."""

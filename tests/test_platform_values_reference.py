@@ -1,6 +1,6 @@
-"""Every values override in roles/platform/files/values against the pinned upstream chart
-(../shared/reference/charts): each key must exist in the chart's values.yaml, and the merged values must
-pass values.schema.json where the chart ships one (helm enforces it at install time)."""
+"""Every values override in roles/platform/files/values against the pinned upstream chart (charts/<chart>/ of
+the reference data, tests/conftest.py reference_dir): each key must exist in the chart's values.yaml, and the
+merged values must pass values.schema.json where the chart ships one (helm enforces it at install time)."""
 import copy
 import json
 
@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from doubles.ansible_run import ROOT
+from support.reference import chart_metadata
 
 VALUES_DIR = ROOT / "roles" / "platform" / "files" / "values"
 PINS = yaml.safe_load((ROOT / "versions.yml").read_text())["kindling_versions"]["charts"]
@@ -87,11 +88,12 @@ def test_merged_values_pass_the_chart_schema(reference_dir, chart, on_kind):
     assert [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in errors] == []
 
 
-@pytest.mark.parametrize("chart", ["argo-cd", "traefik", "ingress-nginx", "kube-prometheus-stack", "metrics-server"])
+@pytest.mark.parametrize("chart", CHARTS)
 def test_pins_match_the_reference_chart(reference_dir, chart):
-    upstream = yaml.safe_load((reference_dir / "charts" / chart / "Chart.yaml").read_text())
     pin = PINS[chart.replace("-", "_")]
-    assert (str(upstream["version"]), str(upstream["appVersion"])) == (str(pin["version"]), str(pin["app_version"]))
+    upstream = chart_metadata(reference_dir, chart, pin["version"])
+    assert (upstream["name"], str(upstream["version"]), str(upstream["appVersion"])) == (
+        pin["chart"], str(pin["version"]), str(pin["app_version"]))
 
 
 def test_ingress_nginx_kind_values_follow_upstream_kind_provider(reference_dir):

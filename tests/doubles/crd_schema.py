@@ -1,4 +1,4 @@
-"""Validation of custom resources against the CRDs in ../shared/reference/crds, through the project's own
+"""Validation of custom resources against the CRDs in the reference data's crds/, through the project's own
 validator (kindling.gitops module_utils kustomize_validate), loaded from its file so no Ansible is needed."""
 import importlib.util
 
