@@ -4,7 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.fast
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_BASE = yaml.safe_load((ROOT / "versions.yml").read_text())["kindling_versions"]["images"]["app_base"]

@@ -8,6 +8,8 @@ import yaml
 
 from doubles.ansible_run import ROOT
 
+pytestmark = pytest.mark.fast
+
 SKIP_UNLESS = ROOT / "molecule" / "kind" / "skip-unless"
 PINS = yaml.safe_load((ROOT / "versions.yml").read_text())["kindling_versions"]
 

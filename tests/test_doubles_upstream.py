@@ -9,6 +9,8 @@ from doubles import argocd_controller as argo
 from doubles.k8s_api import KubeAPIDouble
 from doubles.traefik_ingress_status import TraefikIngressStatusDouble
 
+pytestmark = pytest.mark.fast
+
 
 def deployment(generation=2, observed=2, replicas=2, updated=2, total=2, available=2, reason="NewReplicaSetAvailable",
                paused=False):

@@ -10,6 +10,8 @@ import yaml
 from ansible_builder.ee_schema import validate_schema
 from ansible_builder.exceptions import DefinitionError
 
+pytestmark = pytest.mark.fast
+
 ROOT = Path(__file__).resolve().parent.parent
 COLLECTION = ROOT / "collections/ansible_collections/kindling/gitops"
 EE = yaml.safe_load((ROOT / "execution-environment.yml").read_text())

@@ -5,6 +5,8 @@ import pytest
 
 from gitops_support import GitHTTPServer, bare_remote, clone, git, remote_log, run_module
 
+pytestmark = pytest.mark.fast
+
 
 @pytest.fixture
 def remote_and_clone(tmp_path):

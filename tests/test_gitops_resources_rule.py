@@ -8,6 +8,8 @@ import yaml
 
 from doubles.ansible_run import ROOT, playbook_env, run_playbook
 
+pytestmark = pytest.mark.fast
+
 SPEC = yaml.safe_load((ROOT / "roles/gitops/meta/argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
 
 

@@ -5,6 +5,8 @@ import pytest
 
 from gitops_support import FIXTURES, run_module
 
+pytestmark = pytest.mark.fast
+
 
 def validate(name, tmp_path, **extra):
     # A copy, so the fixtures stay as written whatever the module does.

@@ -8,6 +8,8 @@ import yaml
 
 from support.reference import chart_metadata
 
+pytestmark = pytest.mark.fast
+
 ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = yaml.safe_load((ROOT / "versions.yml").read_text())["kindling_versions"]
 

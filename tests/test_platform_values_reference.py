@@ -11,6 +11,8 @@ import yaml
 from doubles.ansible_run import ROOT
 from support.reference import chart_metadata
 
+pytestmark = pytest.mark.fast
+
 VALUES_DIR = ROOT / "roles" / "platform" / "files" / "values"
 PINS = yaml.safe_load((ROOT / "versions.yml").read_text())["kindling_versions"]["charts"]
 CHARTS = ["argo-cd", "cert-manager", "traefik", "ingress-nginx", "kube-prometheus-stack", "metrics-server"]

@@ -16,6 +16,8 @@ import yaml
 from support.fakebin import path_without, write_executable
 from support.setup_run import VERSIONS, run_setup, serve_directory, setup_copy
 
+pytestmark = pytest.mark.fast
+
 KIND_VERSION = VERSIONS["tools"]["kind"]
 OS = {"Linux": "linux", "Darwin": "darwin"}.get(platform.system(), platform.system())
 ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), platform.machine())

@@ -18,6 +18,14 @@ from app1.web import create_app
 from support.net import free_port, wait_for_port
 
 
+def pytest_collection_modifyitems(items):
+    """app1's tests need no Docker and take seconds: all of them are in the fast tier."""
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.path).startswith(here):
+            item.add_marker(pytest.mark.fast)
+
+
 @pytest.fixture
 def log_stream():
     """Everything the app logs during the test, one JSON object per line."""
