@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import json
 import os
 import re
@@ -76,8 +77,58 @@ def helm_template_argv(release, helm, kube_version, values_file, chart_dir=None)
     return argv
 
 
-def render_release(release, helm="helm", kube_version="1.36.1", chart_dir=None, timeout=300):
-    """Every object `helm template` renders for the release with its merged values (raises RuntimeError)."""
+def _file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def render_key(release, helm, kube_version, chart_dir):
+    """What a render of a local chart archive depends on, as a sha256: the archive's bytes, the release's name,
+    namespace and values, the Kubernetes version, and the helm binary (its path, size and mtime). None for a
+    chart from a repository: its bytes are not known before it is fetched."""
+    archive = chart_archive(chart_dir, release["chart"], release["version"])
+    if not archive:
+        return None
+    binary = shutil.which(helm) or helm
+    try:
+        helm_stat = os.stat(binary)
+        helm_id = [os.path.realpath(binary), helm_stat.st_size, int(helm_stat.st_mtime)]
+    except OSError:
+        helm_id = [binary]
+    inputs = [_file_sha256(archive), release["name"], release["namespace"], release.get("values") or {},
+              str(kube_version), helm_id]
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def render_release(release, helm="helm", kube_version="1.36.1", chart_dir=None, timeout=300, cache_dir=None):
+    """Every object `helm template` renders for the release with its merged values (raises RuntimeError).
+
+    With cache_dir, a render of a local archive is kept there under render_key and read back by the next call
+    with the same inputs (helm template is deterministic for them); one file per key, written atomically."""
+    key = render_key(release, helm, kube_version, chart_dir) if cache_dir else None
+    cached = os.path.join(cache_dir, key + ".json") if key else None
+    if cached and os.path.isfile(cached):
+        with open(cached) as handle:
+            return json.load(handle)
+    objects = _render(release, helm, kube_version, chart_dir, timeout)
+    try:
+        text = json.dumps(objects) if cached else None
+    except TypeError:  # a value JSON cannot hold (a YAML timestamp): such a render is not kept
+        text = None
+    if text is not None:
+        if not os.path.isdir(cache_dir):
+            os.makedirs(cache_dir)
+        handle, partial = tempfile.mkstemp(dir=cache_dir, prefix=".render-")
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        os.rename(partial, cached)
+    return objects
+
+
+def _render(release, helm, kube_version, chart_dir, timeout):
     workdir = tempfile.mkdtemp(prefix="kindling-wiring-")
     try:
         values_file = os.path.join(workdir, "values.json")

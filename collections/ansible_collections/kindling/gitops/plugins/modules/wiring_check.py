@@ -93,6 +93,13 @@ options:
   chart_dir:
     description: A directory of packaged charts (C(<chart>-<version>.tgz)) used instead of the repository when it has the chart.
     type: path
+  render_cache_dir:
+    description:
+      - A directory where each render of a packaged chart from O(chart_dir) is kept, keyed by the sha256 of what
+        it depends on (the archive's bytes, the release's name, namespace and values, O(kube_version), the helm
+        binary), and read back instead of running helm again for the same inputs.
+      - Unset, nothing is kept. Charts from a repository are never kept.
+    type: path
   kube_version:
     description: The Kubernetes version helm renders for (C(--kube-version)), the kind node image's.
     type: str
@@ -268,6 +275,7 @@ def main():
         charts_reason=dict(type="str", default="chart rendering is off"),
         helm=dict(type="str", default="helm"),
         chart_dir=dict(type="path"),
+        render_cache_dir=dict(type="path"),
         kube_version=dict(type="str", default="1.36.1"),
         ingress_release=dict(type="str", default=""),
         monitoring_release=dict(type="str", default=""),
@@ -309,7 +317,7 @@ def main():
         for item in params["releases"]:
             try:
                 charts[item["name"]] = wiring.render_release(item, params["helm"], params["kube_version"],
-                                                             params["chart_dir"])
+                                                             params["chart_dir"], cache_dir=params["render_cache_dir"])
             except RuntimeError as error:
                 charts, reason = None, "the charts were not rendered (%s)" % str(error).splitlines()[0]
                 break

@@ -198,6 +198,47 @@ def test_helm_template_uses_the_local_archive_when_there(tmp_path):
     assert "--include-crds" in argv and argv[argv.index("--kube-version") + 1] == "1.36.1"
 
 
+def _counting_helm(tmp_path):
+    """A stand-in for helm that prints one object naming its release and counts its runs."""
+    helm = tmp_path / "helm"
+    helm.write_text('#!/bin/sh\necho run >> "%s"\nprintf "kind: ConfigMap\\nmetadata: {name: %%s}\\n" "$2"\n'
+                    % (tmp_path / "runs"))
+    helm.chmod(0o755)
+    return str(helm), lambda: len((tmp_path / "runs").read_text().splitlines()) if (tmp_path / "runs").exists() else 0
+
+
+def test_a_render_is_kept_and_read_back_only_for_the_same_inputs(tmp_path):
+    helm, runs = _counting_helm(tmp_path)
+    charts, cache = tmp_path / "charts", tmp_path / "cache"
+    charts.mkdir()
+    (charts / "traefik-41.3.0.tgz").write_bytes(b"chart one")
+    release = {"name": "traefik", "namespace": "traefik", "chart": "traefik", "version": "41.3.0",
+               "repo_url": "https://traefik.github.io/charts", "values": {"a": 1}}
+    first = wiring.render_release(release, helm, "1.36.1", str(charts), cache_dir=str(cache))
+    assert first == [{"kind": "ConfigMap", "metadata": {"name": "traefik"}}] and runs() == 1
+    assert wiring.render_release(dict(release), helm, "1.36.1", str(charts), cache_dir=str(cache)) == first
+    assert runs() == 1, "the same inputs are read back"
+    for changed in ({"values": {"a": 2}}, {"name": "other"}, {"namespace": "other"}):
+        wiring.render_release(dict(release, **changed), helm, "1.36.1", str(charts), cache_dir=str(cache))
+    wiring.render_release(release, helm, "1.35.0", str(charts), cache_dir=str(cache))
+    assert runs() == 5, "values, name, namespace and Kubernetes version are each part of the key"
+    (charts / "traefik-41.3.0.tgz").write_bytes(b"chart two")
+    wiring.render_release(release, helm, "1.36.1", str(charts), cache_dir=str(cache))
+    assert runs() == 6, "another archive under the same name is rendered again"
+    wiring.render_release(release, helm, "1.36.1", str(charts))
+    assert runs() == 7, "without a cache directory nothing is read back"
+    assert not [name for name in (p.name for p in cache.iterdir()) if name.startswith(".render-")]
+
+
+def test_a_chart_from_a_repository_is_never_kept(tmp_path):
+    helm, runs = _counting_helm(tmp_path)
+    release = {"name": "traefik", "namespace": "traefik", "chart": "traefik", "version": "41.3.0",
+               "repo_url": "https://traefik.github.io/charts"}
+    for _ in range(2):
+        wiring.render_release(release, helm, "1.36.1", str(tmp_path / "no-charts"), cache_dir=str(tmp_path / "cache"))
+    assert runs() == 2 and not (tmp_path / "cache").exists()
+
+
 def _with_platform_rule(objects):
     rule = find(objects, "PrometheusRule")
     rule["spec"]["groups"][0]["rules"].append(

@@ -46,7 +46,7 @@ def args(tmp_path):
 def rendered():
     charts = data.charts()
     with mock.patch.object(kustomize_validate, "kustomize_build", return_value=data.overlay()), \
-            mock.patch.object(wiring, "render_release", side_effect=lambda release, *a: charts[release["name"]]):
+            mock.patch.object(wiring, "render_release", side_effect=lambda release, *a, **k: charts[release["name"]]):
         yield
 
 
