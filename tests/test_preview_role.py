@@ -1,6 +1,8 @@
-"""The preview role end to end, for real: the app image built by Docker from app/Dockerfile on the local base image,
-pushed to a real registry on 127.0.0.1, an overlay rendered by kubectl kustomize, run by podman kube play (which
-pulls the image from that registry) on loopback ports, verified with app_verify and torn down."""
+"""The preview role for real, for what its molecule scenario does not do (molecule/preview runs a passing preview
+from a pushed image, pulled by podman by digest, verified on loopback, torn down, and a re-run changes nothing):
+a broken deploy fails with the precise message and is torn down, a kept preview stays only when it passed,
+check mode starts nothing, a missing overlay is named. The app image is the session's (conftest `app_image`),
+pushed to the session's registry; podman pulls it from there."""
 import json
 import subprocess
 import uuid
@@ -8,10 +10,9 @@ import uuid
 import pytest
 
 from doubles.ansible_run import ROOT, playbook_env, run_playbook
-from support.registry import Registry, registry_binary
-from verify_support import VERSION, build_app_image, forget_in_podman
+from verify_support import VERSION, forget_in_podman
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("test_preview_role")]
 
 BASE_DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -66,27 +67,20 @@ spec:
 
 
 @pytest.fixture(scope="module")
-def pushed_image(tmp_path_factory, docker, base_image):
-    """app1 built from app/Dockerfile and pushed to a real registry; yields (registry, image ref by digest)."""
-    if registry_binary() is None:
-        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
-    cache = tmp_path_factory.mktemp("preview-image")
-    registry = Registry(cache / "registry").start()
-    tag = f"{registry.host}/app1:{VERSION}-preview-test"
+def pushed_image(app_image, shared_registry):
+    """The session's app1 image pushed to a repository of this module's own; yields (registry, image ref by digest)."""
+    repository = f"kindling-test/preview-{uuid.uuid4().hex[:8]}"
+    tag = f"{shared_registry.host}/{repository}:{VERSION}"
+    subprocess.run(["docker", "tag", app_image["tag"], tag], check=True)
     try:
-        try:
-            build_app_image(cache, base_image, tag)
-        except subprocess.CalledProcessError as error:
-            pytest.skip(f"app/build-wheelhouse could not fetch the app's wheels from PyPI: {error.stderr[-500:]}")
         push = subprocess.run(["docker", "push", tag], capture_output=True, text=True, timeout=300)
         assert push.returncode == 0, push.stderr
-        digest = registry.digest("app1", f"{VERSION}-preview-test")
+        digest = shared_registry.digest(repository, VERSION)
         forget_in_podman(digest)  # so podman can only get it by pulling from this registry
-        yield registry, f"{registry.host}/app1@{digest}"
+        yield shared_registry, f"{shared_registry.host}/{repository}@{digest}"
         forget_in_podman(digest)
     finally:
-        subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True)
-        registry.stop()
+        subprocess.run(["docker", "image", "rm", tag], capture_output=True)
 
 
 def write_overlay(tmp_path, image_ref, app_version=None):
@@ -131,23 +125,6 @@ def run_preview(tmp_path, overlay, name, *args, **extra):
                         "  post_tasks:\n    - name: Show kindling_preview\n      ansible.builtin.debug:\n"
                         "        var: kindling_preview\n")
     return run_playbook(playbook, playbook_env(tmp_path, fakes=False), *args, inventory=inventory, timeout=600)
-
-
-def test_preview_runs_the_pushed_image_verifies_it_and_tears_it_down(tmp_path, pushed_image, preview_name):
-    registry, image_ref = pushed_image
-    overlay = write_overlay(tmp_path, image_ref)
-    result = run_preview(tmp_path, overlay, preview_name)
-    assert result.rc == 0, result.failure() or result.stderr[-3000:]
-    preview = result.result("Show kindling_preview")["kindling_preview"]
-    assert preview["ok"] is True and preview["failed"] == []
-    assert [c["name"] for c in preview["checks"]] == ["/health", "/ready", "/", "metrics", "latency"]
-    assert all(c["url"].startswith("http://127.0.0.1:") for c in preview["checks"] if "url" in c)
-    assert pods(preview_name) == [], "the preview must be torn down"
-    assert result.stats["changed"] == 0
-    # podman pulled the pushed digest from the test registry (no other source has it).
-    images = subprocess.run(["podman", "images", "--digests", "--format", "{{.Repository}}@{{.Digest}}"],
-                            capture_output=True, text=True).stdout.split()
-    assert image_ref in images
 
 
 def test_broken_deploy_fails_with_the_precise_message_and_is_torn_down(tmp_path, pushed_image, preview_name):

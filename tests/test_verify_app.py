@@ -11,7 +11,6 @@ import pytest
 from doubles.ansible_run import ROOT, playbook_env
 from doubles.faulty_app import FaultyApp
 from support.net import free_port, wait_for_port
-from verify_support import build_app_image
 
 APP_DIR = ROOT / "app"
 VERSION = (APP_DIR / "VERSION").read_text().strip()
@@ -137,22 +136,11 @@ def test_invalid_option_fails_naming_it_without_traceback(tmp_path, bad, option)
 
 # --- the app as a container built from app/Dockerfile -------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def app_image(tmp_path_factory, docker, base_image):
-    tag = f"{CONTAINER_PREFIX}app:{uuid.uuid4().hex[:8]}"
-    try:
-        build_app_image(tmp_path_factory.mktemp("verify-image"), base_image, tag)
-    except subprocess.CalledProcessError as error:
-        pytest.skip(f"app/build-wheelhouse could not fetch the app's wheels from PyPI: {error.stderr[-500:]}")
-    yield tag
-    subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True)
-
-
 def test_real_app_container_passes_every_check(tmp_path, app_image):
     port, metrics_port = free_port(), free_port()
     name = f"{CONTAINER_PREFIX}{uuid.uuid4().hex[:8]}"
     run = subprocess.run(["docker", "run", "-d", "--name", name, "-e", "ENVIRONMENT=qa",
-                          "-p", f"127.0.0.1:{port}:8080", "-p", f"127.0.0.1:{metrics_port}:9090", app_image],
+                          "-p", f"127.0.0.1:{port}:8080", "-p", f"127.0.0.1:{metrics_port}:9090", app_image["tag"]],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     try:

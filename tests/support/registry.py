@@ -46,7 +46,8 @@ class Registry:
     def url(self) -> str:
         return f"http://{self.host}"
 
-    def start(self) -> "Registry":
+    def start(self, new_session: bool = False) -> "Registry":
+        """new_session: in a process group of its own, so that it outlives the test process that starts it."""
         binary = registry_binary()
         if binary is None:
             raise RuntimeError("docker-registry is not installed (apt-get install docker-registry)")
@@ -68,7 +69,8 @@ class Registry:
             + ("  maintenance:\n    readonly:\n      enabled: true\n" if self.readonly else "") +
             f"http:\n  addr: {self.host}\n  secret: kindling-test-only\n{auth}")
         log = open(self.workdir / "registry.log", "ab")
-        self.process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)
+        self.process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log,
+                                        start_new_session=new_session)
         wait_for_port(self.port)
         return self
 
