@@ -2,10 +2,14 @@
 playbooks/vars/without_cluster.yml: the preview is kept running on loopback for verify), with the real Docker
 engine, a real registry, a bare git remote and podman (tests/support/pipeline_run.py).
 
-One pipeline per module (whole runs are slow here): the first test makes it verified; every test then injects
-one fault, checks the exit code, the line the user sees, what is left behind (no preview pod after a failed
-run, records that say what is deployed), and ends with a normal run that recovers, adding no duplicate commit.
-docs/playbooks.md's fault table is written from what these tests observe."""
+Each test starts from a pipeline of its own (its own work root, GitOps remote and registry repository), makes
+it verified first when the fault needs a release to fall back on, injects one fault, and checks the exit code,
+the line the user sees, what is left behind (no preview pod after a failed run, records that say what is
+deployed) and, where recovering is the point, that the next normal run recovers. docs/playbooks.md's fault table
+is written from what these tests observe. A registry that is down is the image role's fault, and its message is
+tested there (tests/test_image_role.py); a normal run and a no-op run are tests/test_pipeline_no_cluster.py's.
+A hand edit on the remote is what a conflict leaves for the next run, which undoes it and says so: that is the
+conflict test's recovery."""
 import json
 import os
 import re
@@ -13,32 +17,33 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 
 import pytest
 
-from support.pipeline_run import PipelineRun, prepare_wheelhouse
+from support.pipeline_run import PipelineRun
 from support.registry import Registry, registry_binary
 
-# Whole runs take 1-5 min each on the shared 2-core machine; a test here runs up to three.
-pytestmark = [pytest.mark.docker, pytest.mark.timeout(2400)]
+# Whole runs take 30-60 s each on the 2-core machine; a test here runs up to four.
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 OVERLAY = "apps/app1/overlays/dev/kustomization.yaml"
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, base_image, podman):
-    if registry_binary() is None:
-        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
-    try:
-        wheels = prepare_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
-    except subprocess.CalledProcessError as error:
-        pytest.skip(f"app/build-wheelhouse could not fetch the app's wheels from PyPI: {error.stderr[-500:]}")
-    tmp = tmp_path_factory.mktemp("faults")
-    registry = Registry(tmp / "registry").start()
-    run = PipelineRun(tmp / "pipeline", registry, base_image, wheels)
+@pytest.fixture
+def pipeline(tmp_path, shared_registry, repository, base_image, podman, wheelhouse):
+    run = PipelineRun(tmp_path / "pipeline", shared_registry, base_image, wheelhouse, repository=repository)
     yield run
     run.cleanup()
-    registry.stop()
+
+
+@pytest.fixture
+def verified(pipeline):
+    """The pipeline after a normal first run: a verified release to fall back on."""
+    result = pipeline.run()
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert record(pipeline, "verified")["verified"] is True
+    return pipeline
 
 
 def git(*args, cwd=None):
@@ -46,12 +51,15 @@ def git(*args, cwd=None):
 
 
 def remote_commits(run: PipelineRun) -> list[str]:
-    return git("--git-dir", str(run.gitops_remote), "rev-list", "main").split()
+    if not run.gitops_remote.exists():
+        return []
+    listed = subprocess.run(["git", "--git-dir", str(run.gitops_remote), "rev-list", "main"], capture_output=True,
+                            text=True)
+    return listed.stdout.split()  # none yet: an empty bare repository has no main
 
 
 def preview_pods(run: PipelineRun) -> list[str]:
-    out = subprocess.run(["podman", "pod", "ps", "--format", "{{.Name}}"], capture_output=True, text=True).stdout
-    return [name for name in out.split() if name.startswith(run.name_prefix)]
+    return run.preview_pods()
 
 
 def record(run: PipelineRun, name: str) -> dict:
@@ -80,39 +88,28 @@ def summary_changed(result) -> list[str]:
     return [line.strip()[2:].strip("'\"") for line in changed.splitlines() if line.strip().startswith("- ")]
 
 
-def recover(run: PipelineRun, twice: bool = False):
-    """A normal run after a fault: passes and leaves no preview; with twice, another run after it changes
-    nothing and adds no commit (whole runs are slow here: the next test's first run checks the rest)."""
+def recover(run: PipelineRun):
+    """A normal run after a fault: passes and leaves no preview."""
     result = run.run()
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert preview_pods(run) == []
-    if twice:
-        commits = remote_commits(run)
-        again = run.run()
-        assert again.returncode == 0 and again.recap["changed"] == 0, again.changed_tasks()
-        assert remote_commits(run) == commits, "a run after the recovery must add no commit"
     return result
 
 
-def test_a_passed_run_verifies_and_leaves_no_preview(pipeline):
-    result = pipeline.run()
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
-    assert record(pipeline, "verified")["verified"] is True
-    assert preview_pods(pipeline) == []
-
-
 def test_unhealthy_in_the_preview_fails_before_committing_and_tears_the_preview_down(pipeline):
-    commits = remote_commits(pipeline)
-    # A release that differs (two replicas) whose preview answers with another version than expected.
-    result = pipeline.run(app_replicas=2, preview_expected_version="9.9.9")
+    # The first release ever, whose preview answers with another version than expected.
+    result = pipeline.run(preview_expected_version="9.9.9")
     assert result.returncode == 2
     assert any("preview of app1 dev failed" in failure for failure in failures(result)), failures(result)
     assert preview_pods(pipeline) == [], "a failed preview must not stay up"
-    assert remote_commits(pipeline) == commits, "nothing is committed after a failed preview"
-    recover(pipeline)
+    shown = subprocess.run(["git", "--git-dir", str(pipeline.gitops_remote), "cat-file", "-e", f"main:{OVERLAY}"],
+                           capture_output=True)
+    assert shown.returncode != 0, "nothing is committed after a failed preview"
+    assert record(pipeline, "deployed") == {} and record(pipeline, "verified") == {}
 
 
-def test_unhealthy_after_deploy_rolls_back_records_the_revert_and_tears_the_preview_down(pipeline):
+def test_unhealthy_after_deploy_rolls_back_records_the_revert_and_tears_the_preview_down(verified):
+    pipeline = verified
     verified_before = record(pipeline, "verified")
     verified_report = json.loads(open(verified_before["report_path"]).read())
     assert verified_report["ok"] is True
@@ -140,46 +137,16 @@ def test_unhealthy_after_deploy_rolls_back_records_the_revert_and_tears_the_prev
     assert json.loads(open(verified_after["report_path"]).read()) == verified_report
     assert verified_after["report_path"] != deployed["report_path"]
 
-    # The next normal run verifies what the revert deploys, committing nothing.
-    recovered = recover(pipeline, twice=True)
+    # The next normal run verifies what the revert deploys, committing nothing, and its summary names the
+    # records it rewrites.
+    recovered = recover(pipeline)
     assert remote_commits(pipeline) == after, "the recovery verifies the revert; it commits nothing"
     assert record(pipeline, "verified")["commit"] == revert_commit
     assert summary_changed(recovered) == ["release records written: deployed.json, verified.json"]
 
 
-def test_summary_names_the_records_a_run_rewrites(pipeline):
-    for name in ("image", "verified"):
-        (pipeline.work_dir / "release" / f"{name}.json").unlink()
-    result = pipeline.run()
-    assert result.returncode == 0, result.stdout[-4000:]
-    changed = summary_changed(result)
-    assert changed == ["release records written: image.json, verified.json"], changed
-    assert result.recap["changed"] == len(result.changed_tasks()) == 2, result.changed_tasks()
-    assert preview_pods(pipeline) == []
-
-
-def test_hand_edit_on_the_remote_is_undone_and_said(pipeline, tmp_path):
-    other = tmp_path / "other"
-    git("clone", "-q", str(pipeline.gitops_remote), str(other))
-    overlay = other / OVERLAY
-    overlay.write_text(overlay.read_text().replace("count: 1", "count: 5"))
-    git("-c", "user.name=Hand Editor", "-c", "user.email=hand@example.com", "commit", "-qam", "scale up by hand",
-        cwd=other)
-    git("push", "-q", "origin", "main", cwd=other)
-    hand_edit = git("rev-parse", "HEAD", cwd=other)
-
-    result = pipeline.run("--diff")
-    assert result.returncode == 0, result.stdout[-4000:]
-    said = " ".join(result.stdout.split())
-    assert f"{OVERLAY}: overwriting a hand edit, commit {hand_edit[:12]} by Hand Editor <hand@example.com>" in said
-    assert re.search(r"^-\s+count: 5$", result.stdout, re.M) and re.search(r"^\+\s+count: 1$", result.stdout, re.M), \
-        "the diff shows the hand edit being undone"
-    assert remote_commits(pipeline)[1] == hand_edit
-    assert "count: 1" in git("--git-dir", str(pipeline.gitops_remote), "show", f"main:{OVERLAY}")
-    assert preview_pods(pipeline) == []
-
-
-def test_a_true_conflict_fails_with_one_instruction_and_tears_the_preview_down(pipeline, tmp_path):
+def test_a_true_conflict_fails_with_one_instruction_and_the_next_run_undoes_the_other_edit_saying_so(verified, tmp_path):
+    pipeline = verified
     other = tmp_path / "other"
     git("clone", "-q", str(pipeline.gitops_remote), str(other))
     commits = remote_commits(pipeline)
@@ -202,44 +169,44 @@ def test_a_true_conflict_fails_with_one_instruction_and_tears_the_preview_down(p
     assert "the rebase was aborted" in fatal and OVERLAY in fatal and "--continue" not in fatal
     assert preview_pods(pipeline) == [], "a failed publish must not leave the kept preview up"
     assert remote_commits(pipeline)[1:] == commits, "only the other clone's commit reached the remote"
-    recover(pipeline, twice=True)
+    other_commit = remote_commits(pipeline)[0]
 
-
-def test_registry_stopped_before_a_run_fails_naming_it_after_the_same_attempts(pipeline):
-    pipeline.registry.stop()
-    try:
-        result = pipeline.run(image_registry_retries=1, image_registry_retry_delay=0.2)
-    finally:
-        pipeline.registry.start()
-    assert result.returncode == 2
-    (fatal,) = failures(result)
-    assert f"registry {pipeline.registry.host} is unreachable after 2 attempts" in fatal
+    # The next run renders on top of the remote: the other clone's commit is a hand edit of a file the pipeline
+    # owns, so the run undoes it, says so naming the commit and its author, and --diff shows it being undone.
+    recovered = pipeline.run("--diff")
+    assert recovered.returncode == 0, recovered.stdout[-5000:] + recovered.stderr[-2000:]
     assert preview_pods(pipeline) == []
-    recover(pipeline)
+    said = " ".join(recovered.stdout.split())
+    assert f"{OVERLAY}: overwriting a hand edit, commit {other_commit[:12]} by Other <other@example.com>" in said
+    assert re.search(r"^-\s+count: 5$", recovered.stdout, re.M) and re.search(r"^\+\s+count: 1$", recovered.stdout, re.M), \
+        "the diff shows the hand edit being undone"
+    assert remote_commits(pipeline)[1] == other_commit
+    assert "count: 1" in git("--git-dir", str(pipeline.gitops_remote), "show", f"main:{OVERLAY}")
 
 
-def test_registry_refusing_the_push_fails_naming_the_same_attempts(pipeline):
-    pipeline.registry.stop()
-    pipeline.registry.readonly = True
-    pipeline.registry.start()
-    image_before = record(pipeline, "image")
-    pipeline.change_app()
+def test_registry_refusing_the_push_fails_naming_the_same_attempts_and_records_nothing(tmp_path, base_image, podman,
+                                                                                    wheelhouse):
+    if registry_binary() is None:
+        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
+    # distribution's read-only maintenance mode: every push is refused.
+    registry = Registry(tmp_path / "registry", readonly=True).start()
+    pipeline = PipelineRun(tmp_path / "pipeline", registry, base_image, wheelhouse,
+                           repository=f"kindling-test/{uuid.uuid4().hex[:12]}")
     try:
         result = pipeline.run(image_registry_retries=1, image_registry_retry_delay=0.2)
+        assert result.returncode == 2
+        final = [failure for failure in failures(result) if f"push of {pipeline.repository}:" in failure]
+        assert final and f"registry {registry.host}: push of {pipeline.repository}:" in final[-1], failures(result)
+        assert "failed after 2 attempts (image_registry_retries: 1)" in final[-1]
+        assert record(pipeline, "image") == {}, "a failed push records nothing"
+        assert preview_pods(pipeline) == []
     finally:
-        pipeline.registry.stop()
-        pipeline.registry.readonly = False
-        pipeline.registry.start()
-    assert result.returncode == 2
-    final = [failure for failure in failures(result) if "push of app1:" in failure]
-    assert final and f"registry {pipeline.registry.host}: push of app1:" in final[-1], failures(result)
-    assert "failed after 2 attempts (image_registry_retries: 1)" in final[-1]
-    assert record(pipeline, "image") == image_before, "a failed push records nothing"
-    recover(pipeline)
+        pipeline.cleanup()
+        registry.stop()
 
 
 def test_ctrl_c_leaves_the_preview_until_the_next_run_removes_it(pipeline):
-    proc = subprocess.Popen(pipeline.command(app_replicas=2), cwd=pipeline.cwd, env=pipeline.environment(),
+    proc = subprocess.Popen(pipeline.command(), cwd=pipeline.cwd, env=pipeline.environment(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     deadline = time.monotonic() + 300
     while not preview_pods(pipeline) and time.monotonic() < deadline and proc.poll() is None:

@@ -10,10 +10,18 @@ from pathlib import Path
 import pytest
 
 from support.fakebin import path_without, prepend, write_executable
-from test_pipeline_whole_run import pipeline, wheelhouse  # noqa: F401  (fixtures)
+from support.pipeline_run import PipelineRun
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kubectl"
 pytestmark = [pytest.mark.docker]
+
+
+@pytest.fixture
+def pipeline(tmp_path, shared_registry, repository, base_image, wheelhouse):
+    """A cluster-less pipeline of this test's own; every run here stops in its preflight."""
+    run = PipelineRun(tmp_path / "pipeline", shared_registry, base_image, wheelhouse, repository=repository)
+    yield run
+    run.cleanup()
 
 
 def fake_kubectl(directory: Path, git_version: str) -> Path:

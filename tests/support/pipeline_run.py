@@ -1,9 +1,10 @@
-"""The whole pipeline outside a cluster, for the integration tier (tests/test_pipeline_whole_run.py) and
+"""The whole pipeline outside a cluster, for the integration tier (tests/test_pipeline_*.py) and
 bench/pipeline_bench.py: ansible-playbook -i inventories/dev playbooks/site.yml --skip-tags bootstrap,argocd
 runs build -> push -> overlay -> commit -> preview -> verify with real tools only:
 
 - a copy of app/ (so a test may change it) built by the real Docker engine on the local base image,
-- a real registry (support.registry) on a free 127.0.0.1 port,
+- a real registry (support.registry) on 127.0.0.1, where the run pushes to a repository of its own, so that
+  runs can share one registry,
 - the gitops role's local bare GitOps repository under a temp work root,
 - the preview role's podman kube play, and the verify role checking the preview over 127.0.0.1.
 
@@ -68,6 +69,7 @@ class PipelineRun:
     registry: Registry
     base_image: str
     wheels: Path
+    repository: str = "app1"
     env_name: str = "dev"
     preview_port: int = field(default_factory=free_port)
     preview_metrics_port: int = field(default_factory=free_port)
@@ -95,6 +97,7 @@ class PipelineRun:
             "kindling_work_dir": str(self.work_dir),
             "image_context": str(self.app),
             "image_registry": self.registry.host,
+            "image_repository": self.repository,
             "image_base": self.base_image,
             "image_base_pull": False,
             "image_wheelhouse_script": "",
@@ -142,14 +145,19 @@ class PipelineRun:
         web.write_text(web.read_text() + "\n# one-line change for the pipeline test\n")
 
     # --- what a run can change -------------------------------------------------------------------
+    @property
+    def image_name(self) -> str:
+        return f"{self.registry.host}/{self.repository}"
+
     def docker_images(self) -> list[str]:
-        out = subprocess.run(["docker", "image", "ls", "--no-trunc", "--digests", "--filter", f"reference={self.registry.host}/*",
-                              "--format", "{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}"],
+        out = subprocess.run(["docker", "image", "ls", "--no-trunc", "--digests", "--format",
+                              "{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}", self.image_name],
                              capture_output=True, text=True, check=True).stdout
         return sorted(out.splitlines())
 
     def registry_state(self) -> dict:
-        return {repo: {tag: self.registry.digest(repo, tag) for tag in self.registry.tags(repo)} for repo in self.registry.catalog()}
+        """{tag: digest} of this run's repository."""
+        return {tag: self.registry.digest(self.repository, tag) for tag in self.registry.tags(self.repository)}
 
     @staticmethod
     def git_refs(repo: Path) -> list[str]:
@@ -164,6 +172,11 @@ class PipelineRun:
         return {str(path.relative_to(top)): hashlib.sha256(path.read_bytes()).hexdigest()
                 for path in sorted(top.rglob("*")) if path.is_file() and not path.is_symlink()} if top.exists() else {}
 
+    def preview_pods(self) -> list[str]:
+        """The podman pods of this run's preview that exist now."""
+        out = subprocess.run(["podman", "pod", "ps", "--format", "{{.Name}}"], capture_output=True, text=True).stdout
+        return [name for name in out.split() if name.startswith(self.name_prefix)]
+
     def podman_state(self) -> list[str]:
         if shutil.which("podman") is None:
             return []
@@ -171,7 +184,7 @@ class PipelineRun:
                                     capture_output=True, text=True).stdout.splitlines()
         images = subprocess.run(["podman", "images", "--format", "{{.Repository}} {{.Tag}} {{.ID}}"],
                                 capture_output=True, text=True).stdout.splitlines()
-        return sorted(line for line in containers + images if self.name_prefix in line or self.registry.host in line)
+        return sorted(line for line in containers + images if self.name_prefix in line or self.image_name in line)
 
     # What a no-op run rewrites without changing any state: git's own bookkeeping of a fetch/reset of the
     # clone, and the verify role's report of the checks it ran again (timings). A --check run may not touch
@@ -208,7 +221,7 @@ class PipelineRun:
                                     capture_output=True, text=True).stdout.splitlines()
             for line in images:
                 repository, image_id = line.split()
-                if repository.startswith(self.registry.host + "/"):
+                if repository == self.image_name:
                     subprocess.run(["podman", "rmi", "-f", image_id], capture_output=True)
         for line in self.docker_images():
             repository, tag = line.split()[:2]
