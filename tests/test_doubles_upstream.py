@@ -2,11 +2,14 @@
 pkg/health/health_test.go + testdata, argo-cd resource_customizations/*/health_test.yaml, traefik's
 updateIngressStatus): each fails when a double calls Healthy what upstream keeps Progressing or Degraded."""
 import copy
+import json
+import urllib.error
+import urllib.request
 
 import pytest
 
 from doubles import argocd_controller as argo
-from doubles.k8s_api import KubeAPIDouble
+from doubles.k8s_api import KubeAPIDouble, label_selector
 from doubles.traefik_ingress_status import TraefikIngressStatusDouble
 
 pytestmark = pytest.mark.fast
@@ -167,3 +170,40 @@ def test_controller_moves_sync_revision_before_the_operation_and_does_not_retry_
     assert seen[:3] == [("new", "Failed", "old"), ("new", "Running", "new"), ("new", "Failed", "new")]
     # alreadyAttemptedSync: the failed revision is not synced again.
     assert seen[3:] == [("new", "Failed", "new")] * 2
+
+
+# k8s.io/apimachinery pkg/labels/selector_test.go (TestSelectorMatches / TestParse): equality, inequality and
+# existence requirements, all of which must hold; an empty selector selects everything.
+@pytest.mark.parametrize("selector, labels, selected", [
+    ("", {"x": "y"}, True),
+    ("x=y", {"x": "y"}, True),
+    ("x==y", {"x": "y"}, True),
+    ("x=y,z=w", {"x": "y", "z": "w"}, True),
+    ("x!=y,z!=w", {"x": "H", "z": "I"}, True),
+    ("x!=y", {}, True),
+    ("x", {"x": "z"}, True),
+    ("!x", {"y": "z"}, True),
+    ("x=y", {"x": "z"}, False),
+    ("x=y,z=w", {"x": "w", "z": "w"}, False),
+    ("x!=y,z!=w", {"x": "H", "z": "w"}, False),
+    ("x", {"y": "z"}, False),
+    ("!x", {"x": "z"}, False),
+])
+def test_k8s_api_double_selects_by_labels_as_the_api_server_does(selector, labels, selected):
+    assert label_selector(selector)(labels) is selected
+
+
+def test_k8s_api_double_lists_only_the_selected_objects_and_refuses_what_it_does_not_implement():
+    api = KubeAPIDouble().start()
+    try:
+        for name, app in (("a", "app1"), ("b", "other")):
+            api.put({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "ns",
+                                                                     "labels": {"app.kubernetes.io/name": app}}})
+        listed = json.load(urllib.request.urlopen(
+            f"{api.url}/api/v1/namespaces/ns/pods?labelSelector=app.kubernetes.io%2Fname%3Dapp1", timeout=10))
+        assert [item["metadata"]["name"] for item in listed["items"]] == ["a"]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{api.url}/api/v1/namespaces/ns/pods?labelSelector=env+in+%28a%29", timeout=10)
+        assert refused.value.code == 400
+    finally:
+        api.stop()

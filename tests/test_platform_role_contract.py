@@ -1,6 +1,9 @@
-"""The platform role at its contract: the real role, kubernetes.core.helm/helm_repository/k8s run against
-the fake helm (tests/doubles/bin/helm, replaying helm v3.19 output) and the Kubernetes API double, since no
-chart repository or cluster is reachable here."""
+"""The platform role at its contract, for what molecule/platform does not show (it installs the pinned charts
+and the issuers, re-runs with no change, and reads them back): the real role, kubernetes.core.helm/
+helm_repository/k8s against the fake helm (tests/doubles/bin/helm, replaying helm v3.19 output) and the
+Kubernetes API double, since no chart repository or cluster is reachable here: the order and bounds of the
+installs, a no-op run asking no repository, failed and pending releases, issuers that never turn Ready, check
+mode, the other providers and flavors, and uninstalling."""
 import json
 
 import pytest
@@ -9,7 +12,7 @@ import yaml
 from doubles.ansible_run import ROOT, fake_calls, playbook_env, run_playbook
 from doubles.k8s_api import KubeAPIDouble
 
-pytestmark = pytest.mark.contract
+pytestmark = [pytest.mark.contract, pytest.mark.xdist_group("test_platform_role_contract")]
 
 PINS = yaml.safe_load((ROOT / "versions.yml").read_text())["kindling_versions"]["charts"]
 READY = {"conditions": [{"type": "Ready", "status": "True", "reason": "KeyPairVerified",
@@ -91,14 +94,6 @@ def test_contract_installs_pinned_charts_in_order_with_bounded_waits(installed):
     assert argo["configs"]["params"]["server.insecure"] is True and argo["redis-ha"]["enabled"] is False
 
 
-def test_contract_issuers_are_applied_and_waited_for(installed):
-    api = installed["api"]
-    assert api.get("clusterissuers", "kindling-selfsigned")["spec"] == {"selfSigned": {}}
-    assert api.get("clusterissuers", "kindling-ca")["spec"] == {"ca": {"secretName": "kindling-ca"}}
-    ca = api.get("certificates", "kindling-ca", "cert-manager")["spec"]
-    assert ca["isCA"] is True and ca["issuerRef"]["name"] == "kindling-selfsigned"
-
-
 def test_contract_issuer_never_ready_fails_within_the_bound(api, tmp_path):
     api.controller("clusterissuers", {"conditions": [{"type": "Ready", "status": "False", "reason": "ErrInitIssuer",
                                                       "message": "secret kindling-ca not found"}]})
@@ -106,12 +101,6 @@ def test_contract_issuer_never_ready_fails_within_the_bound(api, tmp_path):
     name, result = run.failure()
     assert "CA ClusterIssuer" in name and run.rc != 0
     assert "Ready" in result["msg"] or "wait" in result["msg"].lower(), result["msg"]
-
-
-def test_contract_second_run_changes_nothing(installed):
-    again = installed["again"]
-    assert again.rc == 0 and again.stats["changed"] == 0, [n for n, r in again.results() if r.get("changed")]
-    assert installed["installs"] == 5 and len(installs(installed["tmp_path"])) == 5
 
 
 def test_contract_no_op_run_asks_no_chart_repository_and_prints_no_helm_diff_warning(installed):

@@ -141,6 +141,27 @@ class KubeAPIDouble:
         self.objects[(resource[0], resource[1], resource[2], namespace, meta["name"])] = obj
 
 
+def label_selector(text):
+    """A list's labelSelector as the API server applies it (k8s.io/apimachinery pkg/labels/selector.go Parse):
+    requirements joined by commas, each `key=value`, `key==value`, `key!=value`, `key` or `!key`, all of which
+    must hold. The set-based forms (`in`, `notin`) are refused rather than ignored: nothing here sends them."""
+    requirements = []
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        if " in " in part or " notin " in part or "(" in part:
+            raise ValueError(f"unable to parse requirement: the double does not implement set-based selectors: {part}")
+        if "!=" in part:
+            key, value = part.split("!=", 1)
+            requirements.append(lambda labels, k=key.strip(), v=value.strip(): labels.get(k) != v)
+        elif "=" in part:
+            key, value = part.replace("==", "=").split("=", 1)
+            requirements.append(lambda labels, k=key.strip(), v=value.strip(): labels.get(k) == v)
+        elif part.startswith("!"):
+            requirements.append(lambda labels, k=part[1:].strip(): k not in labels)
+        else:
+            requirements.append(lambda labels, k=part: k in labels)
+    return lambda labels: all(requirement(labels) for requirement in requirements)
+
+
 def _discovery(group, version):
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}".lstrip("/"),
             "resources": [{"name": plural, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind,
@@ -239,8 +260,13 @@ class _Handler(BaseHTTPRequestHandler):
         dry_run = "All" in query.get("dryRun", [])
         key = (resource[0], resource[1], resource[2], namespace, name)
         if method == "GET" and name is None:
+            try:
+                selected = label_selector(query.get("labelSelector", [""])[0])
+            except ValueError as error:
+                return _status(400, "BadRequest", str(error))
             items = [copy.deepcopy(o) for k, o in sorted(api.objects.items())
-                     if k[:3] == key[:3] and (namespace is None or k[3] == namespace)]
+                     if k[:3] == key[:3] and (namespace is None or k[3] == namespace)
+                     and selected((o.get("metadata") or {}).get("labels") or {})]
             return 200, {"kind": resource[3] + "List", "apiVersion": "/".join(filter(None, resource[:2])),
                          "metadata": {"resourceVersion": str(api._resource_version)}, "items": items}
         if method == "GET" and name is not None:
@@ -307,9 +333,15 @@ def main():
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--kubeconfig", required=True, type=pathlib.Path)
     parser.add_argument("--context", default="kind-kindling")
+    parser.add_argument("--ready", action="append", default=[], metavar="PLURAL",
+                        help="stand in for the controller of PLURAL (e.g. cert-manager's for clusterissuers): objects "
+                             "created get condition Ready=True, as controller() does; repeatable")
     args = parser.parse_args()
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     double = KubeAPIDouble().start()
+    for plural in args.ready:
+        double.controller(plural, {"conditions": [{"type": "Ready", "status": "True", "reason": "Ready",
+                                                   "message": "ready (set by the double's --ready)"}]})
     double.write_kubeconfig(args.kubeconfig, args.context)
     signal.sigwait({signal.SIGTERM, signal.SIGINT})
     double.stop()
