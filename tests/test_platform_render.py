@@ -9,7 +9,9 @@ import pytest
 import yaml
 
 import platform_render as pr
-from gitops_support import run_role
+
+# Its session- and module-scoped fixtures are made once, on one worker.
+pytestmark = pytest.mark.xdist_group("test_platform_render")
 
 COMBOS = [(env, combo) for env in pr.ENVS for combo in pr.COMBOS]
 IDS = [f"{env}-{pr.combo_id(combo)}" for env, combo in COMBOS]
@@ -35,8 +37,8 @@ def inputs(chart_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def renders(chart_dir):
-    return pr.Renders(chart_dir, pr.kube_version())
+def renders(chart_dir, render_cache):
+    return pr.Renders(chart_dir, pr.kube_version(), render_cache)
 
 
 @pytest.fixture(scope="session")
@@ -50,18 +52,9 @@ def rendered_combo(inputs, renders, env, combo):
 
 
 @pytest.fixture(scope="session")
-def overlays(tmp_path_factory):
-    """The app's overlay per env, rendered by the real gitops role (tests/gitops_support.run_role) and kustomize."""
-    cache = {}
-
-    def get(env):
-        if env not in cache:
-            facts, _ = run_role(tmp_path_factory.mktemp(f"overlay-{env}"), env)
-            out = subprocess.run(["kubectl", "kustomize", facts["overlay_path"]], capture_output=True, text=True,
-                                 check=True).stdout
-            cache[env] = [d for d in yaml.safe_load_all(out) if d]
-        return cache[env]
-    return get
+def overlays(env_overlay):
+    """The app's overlay per env, rendered by the real gitops role and kustomize (conftest `env_overlay`)."""
+    return lambda env: env_overlay(env)["objects"]
 
 
 def test_kube_version_is_the_node_image_s():
@@ -97,7 +90,7 @@ def test_full_renders_are_deduplicated(inputs, renders):
     for env in pr.ENVS:
         for combo in pr.COMBOS:
             rendered_combo(inputs, renders, env, combo)
-    print(f"{renders.count} helm template runs for {len(distinct)} distinct (release, values) of "
+    print(f"{renders.count} renders for {len(distinct)} distinct (release, values) of "
           f"{sum(len(e['releases']) for env in pr.ENVS for e in inputs[env]['combos'].values())} releases")
     assert renders.count == len(distinct) < 20
 
@@ -151,17 +144,18 @@ def test_no_two_releases_render_the_same_object(inputs, renders, env, combo):
     assert pr.duplicates(rendered, {r["name"]: r["namespace"] for r in entry["releases"]}) == []
 
 
-# --- the checks catch what main had before 519caba (#12 points 3, 7, 11) -------------------------------------
+# --- the checks catch what main had before 519caba: no Ingress status on kind, no reconciliation timeout, -----
+# --- another url host (tests/fixtures/platform-values-before-519caba) ----------------------------------------
 
-def values_at(commit, release):
-    """The release's merged values with the value files as they were at commit (same files, same merge)."""
+VALUE_FILES = {"before": pr.ROOT / "tests" / "fixtures" / "platform-values-before-519caba",
+               "now": pr.ROOT / "roles" / "platform" / "files" / "values"}
+
+
+def values_at(when, release):
+    """The release's merged values with the value files of `when` (same files, same merge)."""
     merged = {}
     for name in release["value_files"]:
-        text = subprocess.run(["git", "show", f"{commit}:roles/platform/files/values/{name}"], cwd=pr.ROOT,
-                              capture_output=True, text=True)
-        if text.returncode != 0:
-            pytest.skip(f"git history has no {commit}:{name} ({text.stderr.strip()}): not a full clone")
-        merged = pr.deep_merge(merged, yaml.safe_load(text.stdout) or {})
+        merged = pr.deep_merge(merged, yaml.safe_load((VALUE_FILES[when] / name).read_text()) or {})
     return merged
 
 
@@ -170,7 +164,7 @@ def release_of(inputs, name, combo):
     return next(r for r in entry["releases"] if r["name"] == name)
 
 
-@pytest.mark.parametrize("commit, fails", [("519caba^", True), ("HEAD", False)], ids=["before-519caba", "now"])
+@pytest.mark.parametrize("commit, fails", [("before", True), ("now", False)], ids=["before-519caba", "now"])
 def test_semantic_checks_fail_on_the_values_before_519caba(inputs, renders, commit, fails):
     problems = {}
     for combo in (("kind", "kubernetes", "traefik"), ("existing", "kubernetes", "traefik")):
@@ -180,11 +174,11 @@ def test_semantic_checks_fail_on_the_values_before_519caba(inputs, renders, comm
     release = release_of(inputs, "argo-cd", ("kind", "kubernetes", "traefik"))
     values = values_at(commit, release)
     argocd = pr.argocd_settings(renders.render(dict(release, values=values)), values, inputs["dev"]["argocd_server_host"])
-    problems["argocd timeout.reconciliation (point 7)"] = [p for p in argocd if "timeout.reconciliation" in p]
-    problems["argocd url host (point 11)"] = [p for p in argocd if "url" in p]
+    problems["argocd timeout.reconciliation"] = [p for p in argocd if "timeout.reconciliation" in p]
+    problems["argocd url host"] = [p for p in argocd if "url" in p]
     print(problems)
     if fails:
-        assert problems["traefik kind status"], "point 3 (kind: no Ingress status) not caught"
+        assert problems["traefik kind status"], "kind: no Ingress status, not caught"
         assert all(problems.values()), {k: v for k, v in problems.items() if not v}
     else:
         assert not any(problems.values()), problems

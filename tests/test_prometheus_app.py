@@ -19,9 +19,12 @@ import urllib.request
 import pytest
 import yaml
 
-from gitops_support import ROOT, run_role
+from gitops_support import ROOT
 from doubles.prometheus_operator import endpoints_targets, service_monitor_scrape_config
 from support.net import free_port, wait_for_port
+
+# Its session- and module-scoped fixtures are made once, on one worker.
+pytestmark = pytest.mark.xdist_group("test_prometheus_app")
 
 TESTS_DIR = ROOT / "tests" / "prometheus"
 APP_DIR = ROOT / "app"
@@ -54,12 +57,9 @@ def parse_series(text):
 
 
 @pytest.fixture(scope="module")
-def overlay(tmp_path_factory):
+def overlay(env_overlay):
     """The dev overlay as the gitops role writes it, rendered by kubectl kustomize: {(kind, name): object}."""
-    facts, _out = run_role(tmp_path_factory.mktemp("alerts-role"), "dev")
-    out = subprocess.run(["kubectl", "kustomize", facts["overlay_path"]], check=True, capture_output=True,
-                         text=True).stdout
-    return {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(out) if o}
+    return {(o["kind"], o["metadata"]["name"]): o for o in env_overlay("dev")["objects"]}
 
 
 @pytest.fixture(scope="module")
