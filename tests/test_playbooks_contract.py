@@ -1,5 +1,5 @@
-"""The playbooks' contract: each usable on its own with every inventory, pins loaded, tags per stage,
-prompt-free, and bad input stopping the run before anything is written, naming the variable."""
+"""The playbooks' contract: pins loaded, tags per stage, prompt-free, and bad input stopping the run before
+anything is written, naming the variable. That each playbook parses is ansible-lint's syntax-check (the lint tier)."""
 import json
 import os
 import re
@@ -11,7 +11,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = sorted(p for p in (ROOT / "playbooks").glob("*.yml"))
-ENVS = ["dev", "qa", "prod"]
 
 
 def ansible_playbook(*args, work_dir: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -39,13 +38,6 @@ def test_nothing_prompts():
     for path in [*PLAYBOOKS, *(ROOT / "playbooks" / "tasks").glob("*.yml"), *(ROOT / "roles").glob("*/tasks/*.yml")]:
         text = path.read_text()
         assert "vars_prompt" not in text and "ansible.builtin.pause" not in text and "\n  pause:" not in text, path
-
-
-@pytest.mark.parametrize("env", ENVS)
-@pytest.mark.parametrize("playbook", [p.name for p in PLAYBOOKS])
-def test_syntax_check(playbook, env):
-    result = ansible_playbook("--syntax-check", "-i", f"inventories/{env}", f"playbooks/{playbook}")
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_site_has_a_tag_per_stage():

@@ -22,7 +22,7 @@ from support.net import free_port
 from support.reference import reference
 from support.setup_run import ROOT, run_setup, serve_directory, setup_copy
 
-pytestmark = pytest.mark.fast
+pytestmark = [pytest.mark.fast, pytest.mark.xdist_group("test_reference_data")]
 
 CHARTS, FILES = reference.load_pins(ROOT / "versions.yml")
 HELM = ROOT / ".tools" / "bin" / "helm"

@@ -19,7 +19,7 @@ COPIED = ("ansible.cfg", "versions.yml", "roles", "playbooks", "inventories", "c
 # when one lands, its line stops matching and test_default_inventories fails until it is removed here.
 # Each test is one or more whole ansible-playbook runs (charts rendered by the real helm); on a loaded 2-core
 # machine the batched breaks take minutes.
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = [pytest.mark.timeout(1800), pytest.mark.slow, pytest.mark.xdist_group("test_wiring_check")]
 # The default inventories' wiring is whole (#12 points 1 and 4 are fixed); the breaks start from it.
 FIXED_REPO = {}
 
@@ -27,6 +27,12 @@ FIXED_REPO = {}
 @pytest.fixture(scope="module")
 def chart_dir(reference_dir):
     return reference_dir / "helm-charts"  # reference_dir has skipped unless every pinned chart is there
+
+
+@pytest.fixture(scope="module")
+def charts(chart_dir, render_cache):
+    """What the check renders the charts from: the packaged charts, and the session's renders of them."""
+    return {"wiring_chart_dir": str(chart_dir), "wiring_render_charts": True, "wiring_render_cache_dir": str(render_cache)}
 
 
 def tree(tmp_path, edits=()):
@@ -47,11 +53,7 @@ def tree(tmp_path, edits=()):
 
 
 def check(root, tmp_path, env="dev", charts=None, flags=(), **variables):
-    extra = {"kindling_work_dir": str(tmp_path / "work" / env), **variables}
-    if charts is not None:
-        extra.update(wiring_chart_dir=str(charts), wiring_render_charts=True)
-    else:
-        extra.update(wiring_render_charts=False)
+    extra = {"kindling_work_dir": str(tmp_path / "work" / env), **variables, **(charts or {"wiring_render_charts": False})}
     process = subprocess.run(
         ["ansible-playbook", "-i", f"inventories/{env}", "playbooks/check.yml", "-e", json.dumps(extra), *flags],
         cwd=root, capture_output=True, text=True,
@@ -70,16 +72,16 @@ def check(root, tmp_path, env="dev", charts=None, flags=(), **variables):
 
 
 @pytest.mark.parametrize("env", ["dev", "qa", "prod"])
-def test_default_inventories_pass(reference_dir, chart_dir, tmp_path, env):
-    rc, result = check(ROOT, tmp_path, env, charts=chart_dir)
+def test_default_inventories_pass(charts, tmp_path, env):
+    rc, result = check(ROOT, tmp_path, env, charts=charts)
     print("\n".join(result.get("broken", []) + result.get("not_followed", [])))
     assert rc == 0 and result["broken"] == [], result.get("msg")
     assert result["not_followed"] == [] and result["charts"], result
     assert {line[1] for line in result["followed"]} == set("abcdef")
 
 
-def test_the_fixed_wiring_passes_with_the_charts(reference_dir, chart_dir, tmp_path):
-    rc, result = check(tree(tmp_path), tmp_path, charts=chart_dir, **FIXED_REPO)
+def test_the_fixed_wiring_passes_with_the_charts(charts, tmp_path):
+    rc, result = check(tree(tmp_path), tmp_path, charts=charts, **FIXED_REPO)
     assert rc == 0 and result["broken"] == [], result.get("msg")
     assert result["not_followed"] == []
     assert set(result["charts"]) == {"cert-manager", "traefik", "metrics-server", "kube-prometheus-stack", "argo-cd"}
@@ -146,8 +148,7 @@ def batch(root, tmp_path, scenarios, charts):
         play = json.loads(json.dumps(BATCH_PLAY))
         play["name"] = name
         play["vars"] = {"kindling_work_dir": str(tmp_path / "work" / str(index)), **variables,
-                        **({"wiring_chart_dir": str(charts), "wiring_render_charts": True} if with_charts
-                           else {"wiring_render_charts": False})}
+                        **(charts if with_charts else {"wiring_render_charts": False})}
         play["tasks"][1]["always"][0]["ansible.builtin.copy"]["dest"] = str(tmp_path / f"result-{index}.json")
         plays.append(play)
     (root / "playbooks" / "batch.yml").write_text(json.dumps(plays))
@@ -165,7 +166,7 @@ def batch(root, tmp_path, scenarios, charts):
 
 
 @pytest.fixture(scope="module")
-def outcomes(chart_dir, tmp_path_factory):
+def outcomes(charts, tmp_path_factory):
     """Every break of BREAKS: those that change a variable in one batched run, those that edit a file in a
     copied tree each in its own run, three at a time."""
     by_vars = [(name, {**FIXED_REPO, **b[0]}, b[2]) for name, b in BREAKS.items() if not b[1]]
@@ -174,12 +175,12 @@ def outcomes(chart_dir, tmp_path_factory):
     def one(name):
         variables, edits, with_charts, _words = BREAKS[name]
         tmp_path = tmp_path_factory.mktemp("break")
-        return {name: check(tree(tmp_path, edits), tmp_path, charts=chart_dir if with_charts else None,
+        return {name: check(tree(tmp_path, edits), tmp_path, charts=charts if with_charts else None,
                             **{**FIXED_REPO, **variables})}
 
     def batched(_):
         tmp_path = tmp_path_factory.mktemp("batch")
-        return batch(tree(tmp_path), tmp_path, by_vars, chart_dir)
+        return batch(tree(tmp_path), tmp_path, by_vars, charts)
     results = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
         for part in pool.map(lambda job: job[0](job[1]), [(batched, None)] + [(one, n) for n in by_file]):
