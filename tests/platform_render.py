@@ -162,15 +162,17 @@ def render_key(release, kube):
 class Renders:
     """Each distinct (release, values) rendered once per test session with the real helm on the packaged charts."""
 
-    def __init__(self, chart_dir, kube):
+    def __init__(self, chart_dir, kube, cache_dir=None):
         self.chart_dir, self.kube, self.cache, self.count = str(chart_dir), kube, {}, 0
+        self.cache_dir = str(cache_dir) if cache_dir else None
 
     def render(self, release):
         key = render_key(release, self.kube)
         if key not in self.cache:
             assert wiring.chart_archive(self.chart_dir, release["chart"], release["version"]), \
                 f"no packaged chart {release['chart']}-{release['version']}.tgz in {self.chart_dir}"
-            self.cache[key] = wiring.render_release(release, str(REAL_HELM), self.kube, self.chart_dir)
+            self.cache[key] = wiring.render_release(release, str(REAL_HELM), self.kube, self.chart_dir,
+                                                    cache_dir=self.cache_dir)
             self.count += 1
         return self.cache[key]
 
