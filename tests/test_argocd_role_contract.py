@@ -19,7 +19,8 @@ from doubles.crd_schema import crd_errors
 from doubles.k8s_api import KubeAPIDouble
 from support.batch import Case, run_batch
 
-pytestmark = [pytest.mark.contract, pytest.mark.xdist_group("test_argocd_role_contract")]
+# slow: the batch runs the whole role for every case (a minute or more).
+pytestmark = [pytest.mark.contract, pytest.mark.slow, pytest.mark.xdist_group("test_argocd_role_contract")]
 
 REPO = "https://git.example.test/platform/gitops.git"
 TOKEN = "glpat-test-token-never-logged"

@@ -287,17 +287,15 @@ def test_stopped_registry_fails_clearly_after_bounded_retries(own_registry_run):
 def test_check_mode_touches_neither_registry_nor_docker(tmp_path, auth_registry, base_image):
     run = _setup(tmp_path, auth_registry, base_image)
     try:
-        images_before = subprocess.run(["docker", "image", "ls", "-q", "--no-trunc"], capture_output=True,
-                                       text=True, check=True).stdout
         result = run.run("--check")
         assert result.rc == 0, result.explain()
         message = result.task("Say what check mode would do")["msg"]
         assert "would build" in message and auth_registry.host in message
         assert auth_registry.catalog() == []
+        # A build would have tagged an image under this run's own repository (the Docker engine's whole image list
+        # is no measure: other tests build at the same time).
         assert run.local_images() == []
         assert not (run.docker_config / "config.json").exists()
-        assert subprocess.run(["docker", "image", "ls", "-q", "--no-trunc"], capture_output=True,
-                              text=True, check=True).stdout == images_before
         assert result.image["digest"] == "" and result.image["ref"] == ""
     finally:
         run.cleanup()

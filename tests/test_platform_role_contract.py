@@ -17,7 +17,8 @@ from doubles.ansible_run import ROOT
 from doubles.k8s_api import KubeAPIDouble
 from support.batch import Case, run_batch
 
-pytestmark = [pytest.mark.contract, pytest.mark.xdist_group("test_platform_role_contract")]
+# slow: the batch runs the whole role for every case (a minute or more).
+pytestmark = [pytest.mark.contract, pytest.mark.slow, pytest.mark.xdist_group("test_platform_role_contract")]
 
 PINS = yaml.safe_load((ROOT / "versions.yml").read_text())["kindling_versions"]["charts"]
 READY = {"conditions": [{"type": "Ready", "status": "True", "reason": "KeyPairVerified",
