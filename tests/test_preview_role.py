@@ -110,7 +110,9 @@ def pods(prefix):
 def preview_name(podman):
     name = f"kpreview-{uuid.uuid4().hex[:8]}"
     yield name
-    subprocess.run(["podman", "pod", "rm", "-f", f"{name}-pod"], capture_output=True)
+    # podman kube play names the pod after the Deployment with a suffix (-pod-0): remove whatever carries the name.
+    for pod in pods(name):
+        subprocess.run(["podman", "pod", "rm", "-f", pod], capture_output=True)
 
 
 def run_preview(tmp_path, overlay, name, *args, **extra):
