@@ -75,10 +75,10 @@ def pushed_image(app_image, shared_registry):
     try:
         push = subprocess.run(["docker", "push", tag], capture_output=True, text=True, timeout=300)
         assert push.returncode == 0, push.stderr
-        digest = shared_registry.digest(repository, VERSION)
-        forget_in_podman(digest)  # so podman can only get it by pulling from this registry
-        yield shared_registry, f"{shared_registry.host}/{repository}@{digest}"
-        forget_in_podman(digest)
+        reference = f"{shared_registry.host}/{repository}@{shared_registry.digest(repository, VERSION)}"
+        forget_in_podman(reference)  # so podman can only get it by pulling from this registry
+        yield shared_registry, reference
+        forget_in_podman(reference)
     finally:
         subprocess.run(["docker", "image", "rm", tag], capture_output=True)
 

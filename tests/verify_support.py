@@ -7,9 +7,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VERSION = (ROOT / "app" / "VERSION").read_text().strip()
 
 
-def forget_in_podman(digest: str) -> None:
-    """Remove every podman image with this digest, so podman can only get it by pulling."""
-    listed = subprocess.run(["podman", "images", "--digests", "--format", "{{.ID}} {{.Digest}}"],
-                            capture_output=True, text=True).stdout.splitlines()
-    for image_id in {line.split()[0] for line in listed if line.endswith(" " + digest)}:
-        subprocess.run(["podman", "rmi", "-f", image_id], capture_output=True)
+def forget_in_podman(reference: str) -> None:
+    """Remove this name (repository@digest) from podman, so podman can only get it by pulling. By name, never by
+    image ID: other tests hold the same image under names of their own, and `podman rmi -f ID` would remove
+    every name and stop the containers running from any of them."""
+    subprocess.run(["podman", "rmi", reference], capture_output=True)

@@ -216,14 +216,18 @@ class PipelineRun:
             for pod in pods:
                 if pod.startswith(self.name_prefix):
                     subprocess.run(["podman", "pod", "rm", "-f", pod], capture_output=True)
-            # The preview pulls by digest, so the images have no tag: remove them by ID.
-            images = subprocess.run(["podman", "images", "--format", "{{.Repository}} {{.ID}}"],
+            # The preview pulls by digest, so the images have no tag: remove this run's name (repository@digest),
+            # never the image ID. Docker's build cache gives identical builds in other tests the same ID, and
+            # `podman rmi -f ID` would remove every name of it and stop their running previews with it.
+            images = subprocess.run(["podman", "images", "--digests", "--format", "{{.Repository}} {{.Digest}}"],
                                     capture_output=True, text=True).stdout.splitlines()
             for line in images:
-                repository, image_id = line.split()
+                repository, digest = line.split()
                 if repository == self.image_name:
-                    subprocess.run(["podman", "rmi", "-f", image_id], capture_output=True)
+                    subprocess.run(["podman", "rmi", f"{repository}@{digest}"], capture_output=True)
         for line in self.docker_images():
             repository, tag = line.split()[:2]
-            subprocess.run(["docker", "image", "rm", "-f", f"{repository}:{tag}" if tag != "<none>" else line.split()[3]],
+            digest = line.split()[2]
+            # By name, as above: an untagged one by repository@digest, not by the ID other tests' images share.
+            subprocess.run(["docker", "image", "rm", f"{repository}:{tag}" if tag != "<none>" else f"{repository}@{digest}"],
                            capture_output=True)
