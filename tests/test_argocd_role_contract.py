@@ -17,7 +17,7 @@ import yaml
 from doubles.ansible_run import ROOT, playbook_env
 from doubles.crd_schema import crd_errors
 from doubles.k8s_api import KubeAPIDouble
-from support.batch import Case, run_batch
+from support.batch import Case, role_task, run_batch
 
 # slow: the batch runs the whole role for every case (a minute or more).
 pytestmark = [pytest.mark.contract, pytest.mark.slow, pytest.mark.xdist_group("test_argocd_role_contract")]
@@ -29,13 +29,7 @@ NO_TOKEN = {"argocd_repo_password": ""}
 
 
 def role(name="argocd", tasks_from="main", check=False, **variables):
-    task = {"name": name, "ansible.builtin.include_role": {"name": str(ROOT / "roles" / "argocd"),
-                                                           "tasks_from": tasks_from}}
-    if check:
-        task["ansible.builtin.include_role"]["apply"] = {"check_mode": True}
-    if variables:
-        task["vars"] = variables
-    return task
+    return role_task("argocd", name, tasks_from, {"check_mode": True} if check else None, **variables)
 
 
 BAD_URLS = ["/work/main/.work/gitops.git", "file:///srv/gitops.git", "https://user:secret@git.example.test/gitops.git"]

@@ -9,16 +9,13 @@ import json
 import pytest
 
 from doubles.ansible_run import ROOT
-from support.batch import Case, run_batch
+from support.batch import Case, role_task, run_batch
 
 pytestmark = [pytest.mark.contract, pytest.mark.xdist_group("test_cluster_kind_role_contract")]
 
 
 def role(name="kind_cluster", **variables):
-    task = {"name": name, "ansible.builtin.include_role": {"name": str(ROOT / "roles" / "kind_cluster")}}
-    if variables:
-        task["vars"] = variables
-    return task
+    return role_task("kind_cluster", name, **variables)
 
 
 BAD_CHOICES = [({"kind_cluster_state": "paused"}, "kind_cluster_state"),

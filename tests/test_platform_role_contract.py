@@ -15,7 +15,7 @@ import yaml
 
 from doubles.ansible_run import ROOT
 from doubles.k8s_api import KubeAPIDouble
-from support.batch import Case, run_batch
+from support.batch import Case, role_task, run_batch
 
 # slow: the batch runs the whole role for every case (a minute or more).
 pytestmark = [pytest.mark.contract, pytest.mark.slow, pytest.mark.xdist_group("test_platform_role_contract")]
@@ -29,16 +29,12 @@ NOT_READY = {"conditions": [{"type": "Ready", "status": "False", "reason": "ErrI
 
 def role(name="platform", check=False, fail=None, rescue=False, **variables):
     """One run of the role in a case; fail: FAKE_HELM_FAIL for this run; rescue: the case goes on after it fails."""
-    task = {"name": name, "ansible.builtin.include_role": {"name": str(ROOT / "roles" / "platform")}}
     apply = {}
     if check:
         apply["check_mode"] = True
     if fail:
         apply["environment"] = {"FAKE_HELM_FAIL": fail}
-    if apply:
-        task["ansible.builtin.include_role"]["apply"] = apply
-    if variables:
-        task["vars"] = variables
+    task = role_task("platform", name, apply=apply, **variables)
     if rescue:
         return {"name": f"{name} (expected to fail)", "block": [task],
                 "rescue": [{"name": f"{name} failed, as expected", "ansible.builtin.debug": {"msg": "failed"}}]}

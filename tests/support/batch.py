@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from doubles.ansible_run import playbook_env
+from doubles.ansible_run import ROOT, playbook_env
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -37,7 +37,7 @@ class CaseResult:
     output: str = ""
 
     def result(self, name: str) -> dict:
-        matches = [r for n, r in self.tasks if n == name or n.endswith(" : " + name)]
+        matches = self.results(name)
         assert matches, f"{self.host}: no task named {name!r}; tasks: {[n for n, _ in self.tasks]}"
         return matches[-1]
 
@@ -51,6 +51,21 @@ class CaseResult:
     @property
     def changed(self) -> list:
         return [n for n, r in self.tasks if r.get("changed")]
+
+
+def role_task(role: str, name: str | None = None, tasks_from: str | None = None, apply: dict | None = None,
+              **variables) -> dict:
+    """A case's task that runs one of the project's roles: include_role, `apply` (check_mode, environment) on
+    the role's tasks, and the role's variables for this run."""
+    include = {"name": str(ROOT / "roles" / role)}
+    if tasks_from:
+        include["tasks_from"] = tasks_from
+    if apply:
+        include["apply"] = apply
+    task = {"name": name or role, "ansible.builtin.include_role": include}
+    if variables:
+        task["vars"] = variables
+    return task
 
 
 def run_batch(tmp_path: Path, cases: list, forks: int = 16, timeout: int = 600, vars_files=(), **env) -> dict:

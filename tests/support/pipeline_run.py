@@ -19,6 +19,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from verify_support import forget_in_podman
+
 from .net import free_port
 from .registry import Registry
 
@@ -216,18 +218,16 @@ class PipelineRun:
             for pod in pods:
                 if pod.startswith(self.name_prefix):
                     subprocess.run(["podman", "pod", "rm", "-f", pod], capture_output=True)
-            # The preview pulls by digest, so the images have no tag: remove this run's name (repository@digest),
-            # never the image ID. Docker's build cache gives identical builds in other tests the same ID, and
-            # `podman rmi -f ID` would remove every name of it and stop their running previews with it.
+            # The preview pulls by digest, so the images have no tag: each is this run's repository@digest.
             images = subprocess.run(["podman", "images", "--digests", "--format", "{{.Repository}} {{.Digest}}"],
                                     capture_output=True, text=True).stdout.splitlines()
             for line in images:
                 repository, digest = line.split()
                 if repository == self.image_name:
-                    subprocess.run(["podman", "rmi", f"{repository}@{digest}"], capture_output=True)
+                    forget_in_podman(f"{repository}@{digest}")
         for line in self.docker_images():
             repository, tag = line.split()[:2]
             digest = line.split()[2]
-            # By name, as above: an untagged one by repository@digest, not by the ID other tests' images share.
+            # By name, not by the ID identical builds of other tests share (see forget_in_podman).
             subprocess.run(["docker", "image", "rm", f"{repository}:{tag}" if tag != "<none>" else f"{repository}@{digest}"],
                            capture_output=True)
