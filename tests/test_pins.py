@@ -18,7 +18,7 @@ def test_every_python_requirement_is_pinned_exactly():
     lines = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
     requirements = [line for line in lines if line and not line.startswith("#")]
     assert requirements, "requirements.txt is empty"
-    loose = [line for line in requirements if not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[A-Za-z0-9_.+\-]+", line)]
+    loose = [line for line in requirements if not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==([0-9]+!)?[A-Za-z0-9_.+\-]+", line)]
     assert not loose, f"not pinned with ==: {loose}"
 
 

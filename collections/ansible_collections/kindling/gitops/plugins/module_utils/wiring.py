@@ -46,6 +46,7 @@ LINKS = {
     "d": "GitOps repository (Argo CD repoURL -> git server)",
     "e": "monitoring (ServiceMonitor -> Service, Prometheus selectors, job label)",
     "f": "TLS (Ingress cluster-issuer -> ClusterIssuer)",
+    "g": "dashboard (the overlay's dashboard ConfigMap -> Grafana's sidecar, its datasource -> Prometheus' Service)",
 }
 WORKLOAD_KINDS = ("Deployment", "DaemonSet", "StatefulSet")
 
@@ -692,6 +693,110 @@ def check_tls(report, inputs, overlay):
             report.ok("f", "%s cluster-issuer %s -> ClusterIssuer %s" % (ident(ingress), wanted, wanted))
 
 
+def overlay_dashboards(overlay):
+    """[(ConfigMap, file name, dashboard)] for each Grafana dashboard (JSON with panels) a ConfigMap of the overlay holds."""
+    found = []
+    for config_map in of_kind(overlay, "ConfigMap"):
+        for name, text in sorted((config_map.get("data") or {}).items()):
+            if not name.endswith(".json"):
+                continue
+            try:
+                model = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(model, dict) and isinstance(model.get("panels"), list):
+                found.append((config_map, name, model))
+    return found
+
+
+def container_env(container):
+    return dict((e.get("name"), e.get("value")) for e in container.get("env") or [] if "value" in e)
+
+
+def grafana_sidecars(objects, folder_hint):
+    """[(workload, env)] of the chart's Grafana sidecar containers of one kind (k8s-sidecar: LABEL, LABEL_VALUE,
+    NAMESPACE, FOLDER), told apart by the container name the grafana chart gives them (grafana-sc-<kind>)."""
+    found = []
+    for workload in [o for kind in WORKLOAD_KINDS for o in of_kind(objects, kind)]:
+        for container in pod_spec(workload).get("containers") or []:
+            env = container_env(container)
+            if "LABEL" in env and folder_hint in (container.get("name") or ""):
+                found.append((workload, env))
+    return found
+
+
+def dashboard_datasource_uids(model):
+    uids = set()
+    for panel in model.get("panels") or []:
+        for item in [panel] + list(panel.get("targets") or []):
+            source = item.get("datasource")
+            if isinstance(source, dict) and source.get("uid"):
+                uids.add(source["uid"])
+    return uids
+
+
+def check_dashboard(report, inputs, overlay, charts):
+    dashboards = overlay_dashboards(overlay)
+    if not dashboards:
+        report.skip("g", "dashboard ConfigMap -> Grafana's sidecar: the overlay ships no dashboard")
+        return
+    monitoring = inputs.get("monitoring_release")
+    if not monitoring:
+        report.skip("g", "dashboard ConfigMap -> Grafana's sidecar: no monitoring release (platform_monitoring_enabled false)")
+        return
+    if charts is None or monitoring not in charts:
+        report.skip("g", "dashboard ConfigMap -> Grafana's sidecar: %s" % (
+            inputs.get("charts_reason") or "the charts were not rendered"))
+        return
+    objects = charts[monitoring]
+    sidecars = grafana_sidecars(objects, "sc-dashboard")
+    if not sidecars:
+        report.bad("g", "release %s -> Grafana's dashboard sidecar: the chart renders none (grafana.enabled and "
+                        "grafana.sidecar.dashboards.enabled in its values)" % monitoring)
+        return
+    datasources = {}
+    for _workload, env in grafana_sidecars(objects, "sc-datasource"):
+        for config_map in of_kind(objects, "ConfigMap"):
+            labels = meta(config_map).get("labels") or {}
+            if env["LABEL"] not in labels or labels[env["LABEL"]] != env.get("LABEL_VALUE", labels[env["LABEL"]]):
+                continue
+            for text in (config_map.get("data") or {}).values():
+                for source in (yaml.load(text, Loader=_LOADER) or {}).get("datasources") or []:
+                    datasources[source.get("uid")] = source
+    for config_map, name, model in dashboards:
+        labels = meta(config_map).get("labels") or {}
+        namespace = meta(config_map).get("namespace")
+        for workload, env in sidecars:
+            wanted = env.get("LABEL_VALUE")
+            searched = [n.strip() for n in (env.get("NAMESPACE") or meta(workload).get("namespace") or "").split(",")]
+            if env["LABEL"] not in labels or (wanted is not None and labels[env["LABEL"]] != wanted):
+                report.bad("g", "%s labels %s -> %s's sidecar selects %s=%s: not loaded" % (
+                    ident(config_map), fmt_labels(labels), ident(workload), env["LABEL"],
+                    wanted if wanted is not None else "(any value)"))
+            elif "ALL" not in searched and namespace not in searched:
+                report.bad("g", "%s in namespace %s -> %s's sidecar searches %s: not loaded" % (
+                    ident(config_map), namespace, ident(workload), ", ".join(searched)))
+            else:
+                report.ok("g", "%s %s -> %s's sidecar (%s=%s)" % (
+                    ident(config_map), name, ident(workload), env["LABEL"], labels[env["LABEL"]]))
+        for uid in sorted(dashboard_datasource_uids(model)):
+            source = datasources.get(uid)
+            if source is None:
+                report.bad("g", "%s %s datasource uid %s -> the datasources %s provisions: %s" % (
+                    ident(config_map), name, uid, monitoring, ", ".join(sorted(str(u) for u in datasources)) or "none"))
+                continue
+            host, port = url_parts(source.get("url") or "")[1:3]
+            service_name, _dot, service_namespace = (host or "").partition(".")
+            services = [s for s in of_kind(objects, "Service") if meta(s).get("name") == service_name
+                        and (not service_namespace or meta(s).get("namespace") in (service_namespace.split(".")[0], None))]
+            if not services or not any(p.get("port") == port for p in (services[0].get("spec") or {}).get("ports") or []):
+                report.bad("g", "datasource %s url %s -> Services of %s: %s" % (
+                    uid, source.get("url"), monitoring, "; ".join("%s %s" % (ident(s), fmt_ports(s))
+                                                                  for s in of_kind(objects, "Service")) or "none"))
+            else:
+                report.ok("g", "%s datasource %s -> %s port %s" % (ident(config_map), uid, ident(services[0]), port))
+
+
 def check(inputs, overlay, charts):
     """Follow every link; charts is {release: objects} or None (then inputs['charts_reason'] says why)."""
     report = Report()
@@ -711,6 +816,8 @@ def check(inputs, overlay, charts):
         check_monitoring(report, inputs, overlay, charts)
     if "f" not in skip:
         check_tls(report, inputs, overlay)
+    if "g" not in skip:
+        check_dashboard(report, inputs, overlay, charts)
     return report.as_dict()
 
 

@@ -91,6 +91,24 @@ options:
         type: str
         choices: [create, merge, replace]
         default: merge
+  dashboard:
+    description:
+      - Generates C(dashboard.yaml), a ConfigMap holding a Grafana dashboard under C(<name>.json), labelled so that
+        Grafana's dashboard sidecar (kube-prometheus-stack's C(grafana.sidecar.dashboards)) loads it.
+    type: dict
+    suboptions:
+      name:
+        description: The ConfigMap's name (RFC 1123 subdomain); the dashboard's file is C(<name>.json).
+        type: str
+        required: true
+      labels:
+        description: 'The labels the sidecar selects (its C(label) and C(labelValue)), for example C({grafana_dashboard: "1"}).'
+        type: dict
+        required: true
+      content:
+        description: The dashboard (Grafana's JSON model, with C(uid) and C(panels)), for example from P(kindling.gitops.app_dashboard#filter).
+        type: dict
+        required: true
   ingress:
     description: Generates C(ingress.yaml) (an Ingress) or C(route.yaml) (an OpenShift Route) exposing a Service on a host.
     type: dict
@@ -274,6 +292,9 @@ def main():
         config_map=dict(type="dict", options=dict(
             name=dict(type="str", required=True), literals=dict(type="dict", default={}),
             behavior=dict(type="str", choices=["create", "merge", "replace"], default="merge"))),
+        dashboard=dict(type="dict", options=dict(
+            name=dict(type="str", required=True), labels=dict(type="dict", required=True),
+            content=dict(type="dict", required=True))),
         ingress=dict(type="dict", options=dict(
             kind=dict(type="str", choices=["Ingress", "Route"], default="Ingress"),
             name=dict(type="str", required=True), host=dict(type="str", required=True),

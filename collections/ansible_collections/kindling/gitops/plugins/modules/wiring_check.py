@@ -28,6 +28,9 @@ description:
     selectors -> the ServiceMonitor's and PrometheusRule's labels and namespaces; each rule's C(job) -> the job
     the operator sets (the Service's name, or its C(jobLabel))."
   - "(f) TLS: the C(cert-manager.io/cluster-issuer) of each Ingress -> a ClusterIssuer in O(cluster_issuers)."
+  - "(g) dashboard: each Grafana dashboard ConfigMap of the overlay -> the labels and namespaces the chart's Grafana
+    dashboard sidecar loads; each panel's datasource uid -> a datasource the chart provisions, whose URL is a
+    rendered Service and port."
   - Each broken link is one line naming both ends and the values that disagree. Links that cannot be followed
     (charts not rendered, a link switched off by O(skip)) are listed in RV(not_followed) with the reason.
 author:
@@ -170,7 +173,7 @@ options:
     description: The ClusterIssuers the platform creates (YAML text of the rendered template, or a list of objects).
     type: raw
   skip:
-    description: Links not to follow (C(a) to C(f)) and why; each is reported in RV(not_followed).
+    description: Links not to follow (C(a) to C(g)) and why; each is reported in RV(not_followed).
     type: dict
     default: {}
 seealso:

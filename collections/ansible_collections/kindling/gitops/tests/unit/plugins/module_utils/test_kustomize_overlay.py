@@ -3,6 +3,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 import pytest
 import yaml
 
@@ -81,3 +83,40 @@ def test_pending_changes_write_and_remove_only_generated_files(tmp_path):
         ("kustomization.yaml", False), ("ingress.yaml", True)]
     overlay.write_changes(str(tmp_path), changes)
     assert not (tmp_path / "ingress.yaml").exists() and (tmp_path / "route.yaml").exists()
+
+
+DASHBOARD = {"name": "app1-dashboard", "labels": {"grafana_dashboard": 1},
+             "content": {"uid": "app1-dev", "title": "app1 (dev)", "panels": [{"type": "timeseries"}]}}
+
+
+def test_a_dashboard_is_a_configmap_the_grafana_sidecar_selects_with_the_json_in_stable_bytes():
+    files = overlay.plan_overlay(params(dashboard=DASHBOARD))
+    kustomization = yaml.safe_load(files["kustomization.yaml"])
+    assert kustomization["resources"] == ["../../base", "ingress.yaml", "dashboard.yaml"]
+    assert files["dashboard.yaml"].startswith(overlay.HEADER)
+    config_map = yaml.safe_load(files["dashboard.yaml"])
+    assert config_map["kind"] == "ConfigMap" and config_map["metadata"] == {
+        "name": "app1-dashboard", "labels": {"grafana_dashboard": "1"}}
+    assert list(config_map["data"]) == ["app1-dashboard.json"]
+    assert json.loads(config_map["data"]["app1-dashboard.json"]) == DASHBOARD["content"]
+    reordered = dict(DASHBOARD, content=dict(reversed(list(DASHBOARD["content"].items()))))
+    assert overlay.plan_overlay(params(dashboard=reordered)) == files
+
+
+def test_a_dashboard_no_longer_asked_for_is_removed(tmp_path):
+    overlay.write_changes(str(tmp_path), overlay.pending_changes(str(tmp_path), overlay.plan_overlay(params(dashboard=DASHBOARD))))
+    changes = overlay.pending_changes(str(tmp_path), overlay.plan_overlay(params()))
+    assert ("dashboard.yaml", (tmp_path / "dashboard.yaml").read_text(), None) in changes
+
+
+@pytest.mark.parametrize("dashboard, field", [
+    (dict(DASHBOARD, name="App1_Dashboard"), "dashboard.name"),
+    (dict(DASHBOARD, labels={}), "dashboard.labels"),
+    (dict(DASHBOARD, labels={"grafana dashboard": "1"}), "dashboard.labels"),
+    (dict(DASHBOARD, content={"title": "no uid"}), "dashboard.content"),
+    (dict(DASHBOARD, content={"uid": "x", "panels": "not a list"}), "dashboard.content"),
+])
+def test_a_bad_dashboard_names_the_field(dashboard, field):
+    with pytest.raises(rules.InputError) as error:
+        overlay.plan_overlay(params(dashboard=dashboard))
+    assert error.value.field == field

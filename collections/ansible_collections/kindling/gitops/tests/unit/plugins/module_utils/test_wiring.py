@@ -9,9 +9,12 @@ __metaclass__ = type
 
 import pytest
 
+import json
+
 from ansible_collections.kindling.gitops.plugins.module_utils import wiring
 
 NS = "app1-dev"
+PROMETHEUS = {"type": "prometheus", "uid": "prometheus"}
 
 
 def overlay():
@@ -35,6 +38,10 @@ def overlay():
          "spec": {"selector": {"matchLabels": dict(labels)}, "endpoints": [{"port": "metrics", "path": "/metrics"}]}},
         {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": {"name": "app1", "namespace": NS},
          "spec": {"groups": [{"name": "app1", "rules": [{"alert": "Down", "expr": 'up{job="app1"} == 0'}]}]}},
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": "app1-dashboard", "namespace": NS, "labels": {"grafana_dashboard": "1"}},
+         "data": {"app1-dashboard.json": json.dumps({"uid": "app1-dev", "panels": [
+             {"datasource": PROMETHEUS, "targets": [{"datasource": PROMETHEUS, "expr": "up"}]}]})}},
     ]
 
 
@@ -49,7 +56,22 @@ def charts():
         "kube-prometheus-stack": [
             {"kind": "Prometheus", "metadata": {"name": "kps-prometheus", "namespace": "monitoring"},
              "spec": {"serviceMonitorSelector": {}, "serviceMonitorNamespaceSelector": {},
-                      "ruleSelector": {}, "ruleNamespaceSelector": {}}}],
+                      "ruleSelector": {}, "ruleNamespaceSelector": {}}},
+            # As the grafana chart (12.11.1, in kube-prometheus-stack 88.5.3) renders its k8s-sidecar containers.
+            {"kind": "Deployment", "metadata": {"name": "kps-grafana", "namespace": "monitoring"},
+             "spec": {"template": {"spec": {"containers": [
+                 {"name": "grafana-sc-dashboard", "env": [{"name": "LABEL", "value": "grafana_dashboard"},
+                                                          {"name": "LABEL_VALUE", "value": "1"},
+                                                          {"name": "NAMESPACE", "value": "ALL"}]},
+                 {"name": "grafana-sc-datasources", "env": [{"name": "LABEL", "value": "grafana_datasource"},
+                                                            {"name": "LABEL_VALUE", "value": "1"}]},
+                 {"name": "grafana"}]}}}},
+            {"kind": "ConfigMap", "metadata": {"name": "kps-grafana-datasource", "namespace": "monitoring",
+                                               "labels": {"grafana_datasource": "1"}},
+             "data": {"datasource.yaml": "apiVersion: 1\ndatasources:\n- name: Prometheus\n  type: prometheus\n"
+                                         "  uid: prometheus\n  url: http://kps-prometheus.monitoring:9090/\n"}},
+            {"kind": "Service", "metadata": {"name": "kps-prometheus", "namespace": "monitoring"},
+             "spec": {"ports": [{"name": "http-web", "port": 9090}]}}],
     }
 
 
@@ -83,6 +105,15 @@ def test_everything_wired_passes_and_every_link_is_followed():
     result = run()
     assert result["broken"] == [] and result["not_followed"] == []
     assert sorted(set(line[1] for line in result["followed"])) == sorted(wiring.LINKS)
+
+
+def dashboard_map(objects):
+    return next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "app1-dashboard")
+
+
+def set_sidecar_env(charts_, name, value):
+    container = charts_["kube-prometheus-stack"][1]["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [e for e in container["env"] if e["name"] != name] + [{"name": name, "value": value}]
 
 
 def _inputs(change):
@@ -142,6 +173,14 @@ BREAKS = [
      _charts(lambda c: c["kube-prometheus-stack"][0]["spec"].pop("ruleNamespaceSelector"))),
     ("f", "cluster-issuer letsencrypt", None, _overlay(lambda o: find(o, "Ingress")["metadata"]["annotations"].update(
         {"cert-manager.io/cluster-issuer": "letsencrypt"})), None),
+    ("g", "labels grafana_dashboard=0", None, _overlay(lambda o: dashboard_map(o)["metadata"]["labels"].update(
+        grafana_dashboard="0")), None),
+    ("g", "sidecar searches monitoring", None, None, _charts(lambda c: set_sidecar_env(c, "NAMESPACE", "monitoring"))),
+    ("g", "datasource uid thanos", None, _overlay(lambda o: dashboard_map(o)["data"].update({"app1-dashboard.json": json.dumps(
+        {"uid": "app1-dev", "panels": [{"datasource": {"type": "prometheus", "uid": "thanos"}}]})})), None),
+    ("g", "url http://kps-prometheus.monitoring:9091/", None, None, _charts(lambda c: c["kube-prometheus-stack"][2]["data"].update(
+        {"datasource.yaml": c["kube-prometheus-stack"][2]["data"]["datasource.yaml"].replace("9090", "9091")}))),
+    ("g", "the chart renders none", None, None, _charts(lambda c: c["kube-prometheus-stack"].pop(1))),
 ]
 
 
