@@ -3,6 +3,8 @@ import os
 import re
 import subprocess
 
+import json
+
 import pytest
 import yaml
 
@@ -139,8 +141,11 @@ def test_every_env_overlay_renders_and_validates_against_schemas_and_crds(env_ov
     assert container["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                             "capabilities": {"drop": ["ALL"]}}
     assert pod["securityContext"]["runAsNonRoot"] and pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
-    config_maps = [o for kind, o in objects.items() if kind[0] == "ConfigMap"]
+    config_maps = [o for kind, o in objects.items() if kind[0] == "ConfigMap" and kind[1] != "app1-dashboard"]
     assert len(config_maps) == 1 and config_maps[0]["data"]["LOG_LEVEL"] == log_level
+    dashboard = objects[("ConfigMap", "app1-dashboard")]
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert json.loads(dashboard["data"]["app1-dashboard.json"])["uid"] == f"app1-{env}"
     assert config_maps[0]["data"]["ENVIRONMENT"] == env and config_maps[0]["data"]["PORT"] == "8080"
     assert container["envFrom"] == [{"configMapRef": {"name": config_maps[0]["metadata"]["name"]}}]
     assert (("PodDisruptionBudget", "app1") in objects) == (replicas > 1)

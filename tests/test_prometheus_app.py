@@ -9,12 +9,15 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 import yaml
@@ -291,7 +294,7 @@ def _stop(process):
 @pytest.fixture
 def app_process(tmp_path, overlay):
     """app1 as its image runs it (python -m app1) on free loopback ports, with the overlay ConfigMap's settings."""
-    [config] = [o for (kind, _n), o in overlay.items() if kind == "ConfigMap"]
+    [config] = [o for (kind, name), o in overlay.items() if kind == "ConfigMap" and name.startswith("app1-config")]
     port, metrics_port = free_port(), free_port()
     env = dict(os.environ, **{k: v for k, v in config["data"].items() if k not in ("PORT", "METRICS_PORT")},
                PYTHONPATH=str(APP_DIR), HOST="127.0.0.1", PORT=str(port), METRICS_PORT=str(metrics_port))
@@ -403,3 +406,277 @@ def test_a_real_prometheus_scrapes_the_real_app_as_the_service_monitor_says(prom
             checked.add(name)
     assert {"up", "app_request_count_total", "app_request_latency_seconds_bucket", "app_requests_in_flight",
             "app_build_info"} <= checked, checked
+
+
+# ---- the app's Grafana dashboard: every panel on real series ----
+
+from ansible_collections.kindling.gitops.plugins.module_utils import dashboard  # noqa: E402
+
+# What a query may name besides the app's own labels: the target labels prometheus-operator's relabelling gives a
+# ServiceMonitor's targets (tests/doubles/prometheus_operator.py), and Prometheus's ALERTS (alertname, alertstate
+# and the rule's labels: the app's rules aggregate by namespace and carry severity).
+APP_TARGET = {"job", "instance", "namespace", "pod", "container", "service", "endpoint"}
+KSM_LABELS_ALL = dict(KSM_LABELS, kube_pod_container_info={"container", "image_spec", "image", "image_id",
+                                                           "container_id", "namespace", "pod", "uid"})
+# kube_pod_container_info: kube-state-metrics v2.20.0 internal/store/pod.go createPodContainerInfoFamilyGenerator
+# (labelKeys container, image_spec, image, image_id, container_id; the pod's namespace, pod and uid).
+ALERTS_LABELS = {"alertname", "alertstate", "namespace", "severity"}
+SELECTOR = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}')
+GROUPING = re.compile(r'\b(?:by|on|without|ignoring)\s*\(([^)]*)\)')
+MATCHER_NAME = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)')
+
+
+def app_families():
+    """{series name: label names} of what the real app exports (its own registry, as /metrics serves it)."""
+    sys.path.insert(0, str(APP_DIR))
+    try:
+        from app1.metrics import Metrics
+    finally:
+        sys.path.remove(str(APP_DIR))
+    metrics = Metrics()
+    metrics.set_build_info("1.0.0", "dev", "0123abcd")
+    metrics.observe("GET", "/", 200, 0.01)
+    families = {}
+    for family in metrics.registry.collect():
+        for sample in family.samples:
+            families.setdefault(sample.name, set()).update(sample.labels)
+    return families
+
+
+@pytest.mark.fast
+def test_every_panel_names_series_and_labels_their_exporters_give():
+    known = {name: labels | APP_TARGET for name, labels in app_families().items()}
+    known.update({name: labels | KSM_TARGET for name, labels in KSM_LABELS_ALL.items()})
+    known.update({name: labels | KUBELET_TARGET for name, labels in CADVISOR_LABELS.items()})
+    known["ALERTS"] = ALERTS_LABELS
+    problems = []
+    for title, expr in dashboard.queries("app1", "app1-dev"):
+        selected = SELECTOR.findall(expr)
+        assert selected, f"{title}: no series selector in {expr}"
+        names = set()
+        for name, matchers in selected:
+            if name not in known:
+                problems.append(f"{title}: {name} is not a series the app or the platform's exporters give")
+                continue
+            names.add(name)
+            for label in MATCHER_NAME.findall(matchers):
+                if label not in known[name]:
+                    problems.append(f"{title}: {name} has no label {label} (it has {sorted(known[name])})")
+        for group in GROUPING.findall(expr):
+            for label in filter(None, (part.strip() for part in group.split(","))):
+                if not any(label in known[name] for name in names):
+                    problems.append(f"{title}: grouping by {label}, which none of {sorted(names)} carries")
+    assert problems == []
+
+
+def _process_usage(pid):
+    """(CPU seconds, resident bytes) of a process, as cAdvisor reads a container's from its cgroup."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    with open(f"/proc/{pid}/status") as handle:
+        rss = next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmRSS:"))
+    return cpu, rss
+
+
+def _quantity(text):
+    units = {"m": 0.001, "Ki": 1024, "Mi": 1024 ** 2, "Gi": 1024 ** 3, "k": 1000, "M": 1000 ** 2, "G": 1000 ** 3}
+    match = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(text))
+    return float(match[1]) * units.get(match[2], 1)
+
+
+class PlatformExporters:
+    """kube-state-metrics and the kubelet's cAdvisor as a scrape sees them, for the one pod of the app that runs
+    here (a process): the label sets above (KSM_LABELS_ALL, CADVISOR_LABELS), the limits and image the overlay's
+    Deployment sets, and the process's own CPU and memory. Serves /metrics (KSM) and /metrics/cadvisor."""
+
+    def __init__(self, namespace, pod, container, process_id, limits, image):
+        import http.server
+        import threading
+        ids = {"namespace": namespace, "pod": pod, "container": container}
+        uid = "0b7c1f6e-0000-4000-8000-000000000001"
+
+        def ksm():
+            lines = [_series("kube_pod_container_status_restarts_total", dict(ids, uid=uid), 0)]
+            for resource, unit in (("cpu", "core"), ("memory", "byte")):
+                lines.append(_series("kube_pod_container_resource_limits", dict(
+                    ids, uid=uid, node="kindling-control-plane", resource=resource, unit=unit),
+                    _quantity(limits[resource])))
+            lines.append(_series("kube_pod_container_info", dict(
+                ids, uid=uid, image_spec=image, image=image.split("@")[0], image_id=image,
+                container_id="containerd://" + "c" * 64), 1))
+            return lines
+
+        def cadvisor():
+            cpu, rss = _process_usage(process_id)
+            common = dict(ids, id=f"/kubepods/burstable/pod{uid}/{'c' * 64}", image=image, name="c" * 64)
+            return [_series("container_cpu_usage_seconds_total", dict(common, cpu="total"), cpu),
+                    _series("container_memory_working_set_bytes", common, rss)]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                lines = {"/metrics": ksm, "/metrics/cadvisor": cadvisor}.get(self.path)
+                body = ("\n".join(lines()) + "\n").encode() if lines else b""
+                self.send_response(200 if lines else 404)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _series(name, labels, value):
+    rendered = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    return f"{name}{{{rendered}}} {value}"
+
+
+@pytest.fixture
+def dashboard_stack(prometheus_bin, tmp_path, overlay, rules_dir):
+    """The real app (draining for half a minute on SIGTERM, so it answers /ready with 503), the platform's exporters for
+    its pod, and a real Prometheus scraping all three every second (the ServiceMonitor says 30 s; only the pace
+    differs) with the app's rendered rules evaluated every second."""
+    [config] = [o for (kind, name), o in overlay.items() if kind == "ConfigMap" and name.startswith("app1-config")]
+    [monitor] = [o for (kind, _n), o in overlay.items() if kind == "ServiceMonitor"]
+    deployment = overlay[("Deployment", monitor["metadata"]["name"])]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    port, metrics_port = free_port(), free_port()
+    env = dict(os.environ, **{k: v for k, v in config["data"].items() if k not in ("PORT", "METRICS_PORT")},
+               PYTHONPATH=str(APP_DIR), HOST="127.0.0.1", PORT=str(port), METRICS_PORT=str(metrics_port),
+               DRAIN_SECONDS="30")
+    logs = [open(tmp_path / "app.log", "wb"), open(tmp_path / "prometheus.log", "wb")]
+    app = subprocess.Popen([sys.executable, "-m", "app1"], env=env, stdout=logs[0], stderr=logs[0])
+    processes, exporters = [app], None
+    try:
+        wait_for_port(port, timeout=30)
+        wait_for_port(metrics_port, timeout=30)
+        hit(f"http://127.0.0.1:{port}/", 1)  # a counter has a series only once counted: a rate needs one before
+        job = service_monitor_scrape_config(monitor)
+        job["static_configs"] = endpoints_targets(monitor, overlay[("Service", monitor["metadata"]["name"])], deployment,
+                                                  local_ports={int(config["data"]["PORT"]): port,
+                                                               int(config["data"]["METRICS_PORT"]): metrics_port},
+                                                  closed_port=free_port())
+        job["scrape_interval"] = "1s"
+        pod = job["static_configs"][0]["labels"]["__meta_kubernetes_pod_name"]
+        exporters = PlatformExporters(monitor["metadata"]["namespace"], pod, container["name"], app.pid,
+                                      container["resources"]["limits"], container["image"])
+        # Their ServiceMonitors in kube-prometheus-stack 88.5.3 keep the exporters' own labels (honorLabels: true).
+        platform_jobs = [
+            {"job_name": "kube-state-metrics", "honor_labels": True, "scrape_interval": "1s",
+             "static_configs": [{"targets": [exporters.address], "labels": {
+                 "job": "kube-state-metrics", "endpoint": "http", "service": "kube-prometheus-stack-kube-state-metrics"}}]},
+            {"job_name": "kubelet-cadvisor", "honor_labels": True, "scrape_interval": "1s",
+             "metrics_path": "/metrics/cadvisor",
+             "static_configs": [{"targets": [exporters.address], "labels": {
+                 "job": "kubelet", "metrics_path": "/metrics/cadvisor", "endpoint": "https-metrics",
+                 "service": "kube-prometheus-stack-kubelet", "node": "kindling-control-plane"}}]}]
+        directory, rules_file, _tests = rules_dir
+        prometheus_config = tmp_path / "prometheus.yml"
+        prometheus_config.write_text(yaml.safe_dump({
+            "global": {"evaluation_interval": "1s"}, "rule_files": [str(directory / rules_file)],
+            "scrape_configs": [job] + platform_jobs}, sort_keys=False))
+        prom_port = free_port()
+        processes.append(subprocess.Popen(
+            [prometheus_bin, f"--config.file={prometheus_config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{prom_port}"], stdout=logs[1], stderr=logs[1]))
+        base = f"http://127.0.0.1:{prom_port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                targets = _get(f"{base}/api/v1/targets")["data"]["activeTargets"]
+                if len(targets) == 3 and all(t["health"] == "up" for t in targets):
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "prometheus.log").read_text()[-3000:]
+            time.sleep(0.5)
+        yield base, app, f"http://127.0.0.1:{port}", monitor["metadata"]["namespace"]
+    finally:
+        app.kill()  # draining after the test's SIGTERM: nothing left to wait for
+        for process in reversed(processes):
+            _stop(process)
+        if exporters:
+            exporters.close()
+        for log in logs:
+            log.close()
+
+
+def panel_results(base, namespace):
+    """{(panel title, query): series} for every query of the dashboard, as Grafana asks them with all pods and
+    a rate window of 15 s (its $__rate_interval for a 1 s scrape interval is 4 intervals, at least 15 s)."""
+    return {(title, expr): query(base, expr.replace("$__rate_interval", "15s"))
+            for title, expr in dashboard.queries("app1", namespace)}
+
+
+def hit(url, times):
+    for _ in range(times):
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                response.read()
+        except urllib.error.HTTPError:
+            pass
+
+
+def test_every_panel_of_the_dashboard_shows_the_real_app_and_the_error_ratio_moves_when_it_answers_errors(
+        dashboard_stack):
+    base, app, app_url, namespace = dashboard_stack
+    time.sleep(2)  # samples from before the load, so its rates are not 0/0
+    hit(app_url + "/", 40)
+    hit(app_url + "/health", 20)
+    time.sleep(4)  # a few scrapes, so every rate has two samples in its window
+    error_ratio = [expr for title, expr in dashboard.queries("app1", namespace) if title.startswith("Error ratio")][0]
+    before = query(base, error_ratio.replace("$__rate_interval", "15s"))
+    assert [float(s["value"][1]) for s in before] == [0.0], before
+
+    app.send_signal(signal.SIGTERM)  # draining: /ready answers 503 while requests are still served
+    # Over several scrapes: a 5xx series is new, and a rate counts only what it sees grow between samples.
+    for _ in range(8):
+        hit(app_url + "/ready", 5)
+        hit(app_url + "/", 1)
+        time.sleep(0.7)
+    deadline = time.monotonic() + 30
+    while True:
+        results = panel_results(base, namespace)
+        empty = sorted({title for (title, _expr), series in results.items() if not series})
+        if not empty or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert empty == [], f"panels without data: {empty}"
+    after = results[("Error ratio (5xx)", error_ratio)]
+    assert [float(s["value"][1]) > 0.1 for s in after] == [True], after
+    alerts = results[("Alerts", next(e for t, e in dashboard.queries("app1", namespace) if t == "Alerts"))]
+    assert "App1HighErrorRate" in {s["metric"]["alertname"] for s in alerts}, alerts
+    versions = results[("Deployed version and image", next(
+        e for t, e in dashboard.queries("app1", namespace) if t.startswith("Deployed") and "app_build_info" in e))]
+    assert [s["metric"]["version"] for s in versions] == [(ROOT / "app" / "VERSION").read_text().strip()], versions
+    record_series(base, namespace)
+
+
+def record_series(base, namespace):
+    """With KINDLING_DASHBOARD_SERIES=FILE, every panel's series over the test's minute, for scripts/draw-dashboard
+    (docs/app.md's picture)."""
+    target = os.environ.get("KINDLING_DASHBOARD_SERIES")
+    if not target:
+        return
+    end = time.time()
+    recorded = {"_title": f"app1 (dev), namespace {namespace}: the dashboard test's minute"}
+    for title, _kind, _unit, targets, _width in dashboard.PANELS:
+        panel = recorded.setdefault(title, {})
+        for expr, legend in targets:
+            promql = dashboard.expand(expr, "app1", namespace, pod=".+").replace("$__rate_interval", "15s")
+            answer = _get(f"{base}/api/v1/query_range?" + urllib.parse.urlencode(
+                {"query": promql, "start": end - 60, "end": end, "step": 1}))["data"]["result"]
+            for series in answer:
+                name = re.sub(r"\{\{(\w+)\}\}", lambda m: series["metric"].get(m[1], ""), legend) or ", ".join(
+                    f"{k}={v}" for k, v in sorted(series["metric"].items()) if k not in ("__name__", "job", "instance"))
+                panel[name] = [[float(t), float(v)] for t, v in series["values"]]
+    Path(target).write_text(json.dumps(recorded))

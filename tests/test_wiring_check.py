@@ -77,7 +77,7 @@ def test_default_inventories_pass(charts, tmp_path, env):
     print("\n".join(result.get("broken", []) + result.get("not_followed", [])))
     assert rc == 0 and result["broken"] == [], result.get("msg")
     assert result["not_followed"] == [] and result["charts"], result
-    assert {line[1] for line in result["followed"]} == set("abcdef")
+    assert {line[1] for line in result["followed"]} == set("abcdefg")
     assert set(result["charts"]) == {"cert-manager", "traefik", "metrics-server", "kube-prometheus-stack", "argo-cd"}
 
 
