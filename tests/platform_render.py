@@ -118,6 +118,7 @@ COMBO_TASKS = """
 {helm_vars}
 - ansible.builtin.set_fact:
     _out: "{{{{ _out | default({{}}) | combine({{combo | join('-'): {{'releases': _acc, 'role_values': platform_release_values,
+             'grafana_host': grafana_host | default(''),
              'kind_config': lookup('ansible.builtin.template', '{root}/roles/kind_cluster/templates/kind-config.yml.j2',
                                    template_vars=_kind_defaults | combine(_kind_set))}}}}) }}}}"
   vars:

@@ -207,3 +207,16 @@ def test_k8s_api_double_lists_only_the_selected_objects_and_refuses_what_it_does
         assert refused.value.code == 400
     finally:
         api.stop()
+
+
+def test_k8s_api_double_stores_a_secret_s_string_data_as_data_the_way_the_api_server_converts_it():
+    """kubernetes pkg/apis/core/v1/conversion.go Convert_v1_Secret_To_core_Secret: stringData overwrites data."""
+    api = KubeAPIDouble().start()
+    try:
+        api.put({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"},
+                 "data": {"kept": "a2VwdA==", "user": "b2xk"}, "stringData": {"user": "admin"}})
+        stored = json.load(urllib.request.urlopen(f"{api.url}/api/v1/namespaces/ns/secrets/s", timeout=10))
+        assert "stringData" not in stored
+        assert stored["data"] == {"kept": "a2VwdA==", "user": "YWRtaW4="}
+    finally:
+        api.stop()

@@ -138,6 +138,48 @@ def test_prometheus_selects_the_app_s_servicemonitor_and_rule(inputs, renders, o
     assert any("ruleSelector" in line for line in report.followed), report.followed
 
 
+def grafana_container(objects, name):
+    [deployment] = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-grafana")]
+    [container] = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == name]
+    return container
+
+
+@pytest.mark.parametrize(("env", "combo"), COMBOS, ids=IDS)
+def test_grafana_loads_the_app_s_dashboard_on_prometheus_with_the_generated_admin_secret(inputs, renders, overlays,
+                                                                                          env, combo):
+    """The real chart with the role's values, and the env's real overlay: Grafana's sidecar loads the overlay's
+    dashboard ConfigMap and its datasource is the rendered Prometheus Service (the wiring check's link (g)); the
+    admin credentials come from the Secret the role generates, never from a value; Grafana has a host of its own
+    behind the ingress with a certificate from the platform's CA, and nobody views it anonymously."""
+    entry, rendered = rendered_combo(inputs, renders, env, combo)
+    report = pr.wiring.Report()
+    pr.wiring.check_dashboard(report, {"monitoring_release": "kube-prometheus-stack"}, overlays(env), rendered)
+    assert report.broken == [] and report.not_followed == [], report.as_dict()
+    assert [line for line in report.followed if "sidecar" in line], report.followed
+    assert [line for line in report.followed if "datasource prometheus -> Service" in line], report.followed
+
+    values = next(r["values"] for r in entry["releases"] if r["name"] == "kube-prometheus-stack")["grafana"]
+    objects = rendered["kube-prometheus-stack"]
+    assert "adminPassword" not in values
+    env_of = {e["name"]: e for e in grafana_container(objects, "grafana")["env"]}
+    for variable, key in (("GF_SECURITY_ADMIN_USER", "userKey"), ("GF_SECURITY_ADMIN_PASSWORD", "passwordKey")):
+        assert env_of[variable]["valueFrom"]["secretKeyRef"] == {"name": values["admin"]["existingSecret"],
+                                                                 "key": values["admin"][key]}, env_of[variable]
+    chart_secrets = [o["metadata"]["name"] for o in objects if o["kind"] == "Secret"
+                     and "admin-password" in (o.get("data") or {}) | (o.get("stringData") or {})]
+    assert chart_secrets == [], f"the chart renders an admin password of its own: {chart_secrets}"
+
+    ingresses = [o for o in objects if o["kind"] == "Ingress" and o["metadata"]["name"].endswith("-grafana")]
+    host = entry["grafana_host"]
+    assert host == "grafana.localhost", "the inventories give Grafana a host of its own"
+    [ingress] = ingresses
+    assert [rule["host"] for rule in ingress["spec"]["rules"]] == [host]
+    assert ingress["spec"]["tls"] == [{"hosts": [host], "secretName": "grafana-tls"}]
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "kindling-ca"
+    assert "ingressClassName" not in ingress["spec"], "the cluster's default IngressClass serves it"
+    assert values["grafana.ini"]["auth.anonymous"] == {"enabled": False}
+
+
 @pytest.mark.parametrize(("env", "combo"), COMBOS, ids=IDS)
 def test_no_two_releases_render_the_same_object(inputs, renders, env, combo):
     entry, rendered = rendered_combo(inputs, renders, env, combo)

@@ -66,6 +66,8 @@ def test_site_has_a_tag_per_stage():
     ({"cluster_provider": "minikube"}, "kind_cluster_provider"),
     ({"ingress_provider": "haproxy"}, "platform_ingress_provider"),
     ({"cluster_flavor": "openshfit"}, "platform_cluster_flavor"),
+    # Anonymous Grafana viewing is allowed on kind only, where Grafana answers on this machine's loopback alone.
+    ({"grafana_anonymous_viewer": True, "cluster_provider": "existing"}, "grafana_anonymous_viewer"),
 ])
 def test_bad_input_fails_before_any_change_naming_the_field(tmp_path, bad, field):
     work_dir = tmp_path / "work"

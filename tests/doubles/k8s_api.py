@@ -7,6 +7,7 @@ progressions are scripted: `progress(...)` queues states that successive GETs of
 the last one sticking, which is how an Argo CD Application moves from Progressing to Healthy.
 Not a Kubernetes: no admission, no controllers, no watch, no strategic merge (merge patch instead).
 """
+import base64
 import copy
 import json
 import threading
@@ -130,6 +131,12 @@ class KubeAPIDouble:
         raise KeyError("%s %s is not served by the double" % (api_version, kind))
 
     def _store(self, resource, namespace, obj):
+        if resource[3] == "Secret" and obj.get("stringData"):
+            # kubernetes pkg/apis/core/v1/conversion.go Convert_v1_Secret_To_core_Secret: stringData overwrites
+            # data, and the stored object (core.Secret) has no stringData: reads return data only, base64.
+            data = obj.setdefault("data", {})
+            for key, value in obj.pop("stringData").items():
+                data[key] = base64.b64encode(str(value).encode()).decode()
         self._resource_version += 1
         meta = obj.setdefault("metadata", {})
         meta["resourceVersion"] = str(self._resource_version)
