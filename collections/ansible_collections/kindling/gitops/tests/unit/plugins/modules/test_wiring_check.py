@@ -53,7 +53,7 @@ def rendered():
 def test_wired_passes_and_reports_chart_counts(args, rendered):
     result = run(wiring_check, args)
     assert result["changed"] is False and result["broken"] == [] and result["not_followed"] == []
-    assert result["charts"] == {"traefik": 2, "kube-prometheus-stack": 1}
+    assert result["charts"] == {"traefik": 2, "kube-prometheus-stack": len(data.charts()["kube-prometheus-stack"])}
 
 
 def test_a_broken_link_fails_with_one_line_per_link(args, rendered):
