@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jinja2
 import pytest
 import yaml
 
@@ -45,15 +44,12 @@ def render_traefik(reference_dir, tmp_path, value_files):
 
 
 def app_manifests():
-    """The app's Service, Deployment and Ingress as the gitops role renders them (its base templates and the
-    collection's kustomize_overlay Ingress)."""
+    """The app's Service, Deployment and Ingress as the gitops role writes them (the collection's app_manifests
+    base and kustomize_overlay Ingress)."""
     sys.path.insert(0, str(ROOT / "collections"))
+    from ansible_collections.kindling.gitops.plugins.module_utils import app_manifests as base
     from ansible_collections.kindling.gitops.plugins.module_utils import kustomize_overlay
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    base = ROOT / "roles" / "gitops" / "templates" / "base"
-    variables = {"app_name": "app1", "gitops_run_as_user": 10001, "ansible_managed": "managed"}
-    objects = [yaml.safe_load(environment.from_string((base / name).read_text()).render(**variables))
-               for name in ("service.yaml.j2", "deployment.yaml.j2")]
+    objects = [base.service("app1"), base.deployment("app1", 10001)]
     _, ingress = kustomize_overlay._ingress_object({"name": "app1", "host": "app1.dev.localhost",
                                                      "service_name": "app1", "class_name": "traefik",
                                                      "cluster_issuer": "kindling-ca"}, "app1-dev")

@@ -4,8 +4,10 @@ against a Kubernetes API double over HTTP, the app through a Host-header "ingres
 code, tests/doubles/faulty_app.py): check mode, each failure named, terminating pods, the port-forward, HTTPS."""
 import json
 import socket
+import sys
 
 import pytest
+import yaml
 
 from doubles.ansible_run import ROOT, fake_calls, playbook_env, run_playbook
 from doubles.faulty_app import FaultyApp
@@ -167,15 +169,12 @@ KUBECTL_DOUBLE = ROOT / "tests" / "doubles" / "portforward_bin" / "kubectl"
 
 
 def overlay_objects(tmp_path):
-    """The Service and Deployment the gitops role renders (its base templates), as the port-forward double's cluster."""
-    import jinja2
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    base = ROOT / "roles" / "gitops" / "templates" / "base"
-    variables = {"app_name": "app1", "gitops_run_as_user": 10001, "ansible_managed": "managed"}
-    documents = [environment.from_string((base / name).read_text()).render(**variables)
-                 for name in ("service.yaml.j2", "deployment.yaml.j2")]
+    """The Service and Deployment the gitops role writes (the collection's app_manifests), as the port-forward
+    double's cluster."""
+    sys.path.insert(0, str(ROOT / "collections"))
+    from ansible_collections.kindling.gitops.plugins.module_utils import app_manifests as base
     path = tmp_path / "overlay-objects.yaml"
-    path.write_text("\n---\n".join(documents))
+    path.write_text(yaml.safe_dump_all([base.service("app1"), base.deployment("app1", 10001)]))
     return path
 
 

@@ -14,14 +14,9 @@ import pytest
 from doubles.ansible_run import ROOT
 
 COPIED = ("ansible.cfg", "versions.yml", "roles", "playbooks", "inventories", "collections")
-# Links the default inventories still break on this branch: #12 point 4 (the port-forward's remote 8080, which
-# the Service lacks) and point 1 (a GitOps repository on the build host). Their fixes come from other branches;
-# when one lands, its line stops matching and test_default_inventories fails until it is removed here.
 # Each test is one or more whole ansible-playbook runs (charts rendered by the real helm); on a loaded 2-core
 # machine the batched breaks take minutes.
 pytestmark = [pytest.mark.timeout(1800), pytest.mark.slow, pytest.mark.xdist_group("test_wiring_check")]
-# The default inventories' wiring is whole (#12 points 1 and 4 are fixed); the breaks start from it.
-FIXED_REPO = {}
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +62,7 @@ def check(root, tmp_path, env="dev", charts=None, flags=(), **variables):
     results = [task["hosts"]["localhost"] for play in data["plays"] for task in play["tasks"]
                if task["task"]["name"] == "Follow every link" and "localhost" in task["hosts"]]
     assert results, process.stdout[-3000:]
-    result = results[-1]
+    result = dict(results[-1], recap=data["stats"]["localhost"])
     return process.returncode, result
 
 
@@ -94,9 +89,7 @@ BREAKS = {
                                        True, "no pod binds hostPort 80"),
     "ingress class differs": ({"gitops_ingress_classes": {"traefik": "nginx", "ingress-nginx": "nginx"}}, (), True,
                               "ingressClassName nginx -> the controller's IngressClass traefik"),
-    "container port differs from PORT": ({}, [("roles/gitops/templates/base/deployment.yaml.j2", "containerPort: 8080",
-                                               "containerPort: 8081")], False, "-> the app's PORT=8080"),
-    # (b) the direct path: forwarding 8080, which the Service lacks (#12 point 4, before the fix)
+    # (b) the direct path: forwarding 8080, which the Service lacks
     "port-forward to a port the Service lacks": ({"verify_service_ports": {"app": 8080, "metrics": "metrics"}}, (), False,
                                                  "(b) verify port-forward remote port 8080 -> Service app1-dev/app1"),
     # (c) the image
@@ -105,20 +98,15 @@ BREAKS = {
     "hosts.toml names another registry port": ({}, [("roles/local_registry/templates/hosts.toml.j2", ":5000", ":5001")], False,
                                                "(c) containerd hosts.toml http://kind-registry:5001 -> registry container"),
     # (d) the GitOps repository
-    "repository on the build host (#12 point 1)": ({"argocd_repo_url": "/srv/gitops.git"}, (), False,
-                                                   "(d) argocd_repo_url /srv/gitops.git"),
+    "repository on the build host": ({"argocd_repo_url": "/srv/gitops.git"}, (), False,
+                                     "(d) argocd_repo_url /srv/gitops.git"),
     "repository container nobody runs": ({"argocd_repo_url": "git://gitops-server/gitops.git"}, (), False,
                                          "a container named gitops-server on the kind network"),
     # (e) monitoring
-    "ServiceMonitor port name": ({}, [("roles/gitops/templates/base/servicemonitor.yaml.j2", "port: metrics", "port: web")],
-                                 False, "endpoint port web -> Service app1-dev/app1"),
     "Prometheus selects its release only": ({}, [("roles/platform/files/values/kube-prometheus-stack.yaml",
                                                   "serviceMonitorSelectorNilUsesHelmValues: false",
                                                   "serviceMonitorSelectorNilUsesHelmValues: true")], True,
                                             "serviceMonitorSelector release=kube-prometheus-stack -> ServiceMonitor"),
-    # With the charts: a job the app does not set may still be one of the platform's ServiceMonitors.
-    "rules on another job": ({}, [("roles/gitops/templates/base/prometheusrule.yaml.j2", 'job="{{ app_name }}"',
-                                   'job="{{ app_name }}-svc"')], True, 'job="app1-svc" -> the job the operator sets'),
     # (f) TLS
     "issuer the platform does not create": ({"gitops_cluster_issuer": "letsencrypt"}, (), False,
                                             "cert-manager.io/cluster-issuer letsencrypt -> the platform's ClusterIssuers"),
@@ -163,14 +151,14 @@ def batch(root, tmp_path, scenarios, charts):
 def outcomes(charts, tmp_path_factory):
     """Every break of BREAKS: those that change a variable in one batched run, those that edit a file in a
     copied tree each in its own run, three at a time."""
-    by_vars = [(name, {**FIXED_REPO, **b[0]}, b[2]) for name, b in BREAKS.items() if not b[1]]
+    by_vars = [(name, b[0], b[2]) for name, b in BREAKS.items() if not b[1]]
     by_file = [name for name, b in BREAKS.items() if b[1]]
 
     def one(name):
         variables, edits, with_charts, _words = BREAKS[name]
         tmp_path = tmp_path_factory.mktemp("break")
         return {name: check(tree(tmp_path, edits), tmp_path, charts=charts if with_charts else None,
-                            **{**FIXED_REPO, **variables})}
+                            **variables)}
 
     def batched(_):
         tmp_path = tmp_path_factory.mktemp("batch")
@@ -194,11 +182,21 @@ def test_each_broken_link_fails_with_one_line_naming_both_ends(outcomes, name):
     assert all(line in result["msg"].splitlines() for line in result["broken"])
 
 
-def test_without_helm_the_chart_links_are_listed_not_followed(tmp_path):
-    rc, result = check(tree(tmp_path), tmp_path, **FIXED_REPO)
+def test_without_helm_the_chart_links_are_listed_not_followed_a_second_run_changes_nothing_and_check_mode_writes_nothing(
+        tmp_path):
+    root = tree(tmp_path)
+    # The overlay is rendered into work/wiring, a scratch render that is not reported as a change (the gitops
+    # role's gitops_scratch_render): neither the first run nor the second changes anything.
+    rc, result = check(root, tmp_path)
     assert rc == 0 and result["broken"] == [], result.get("msg")
     assert any(line.startswith("(a) kind node port 80 -> the ingress controller's hostPort") for line in result["not_followed"])
     assert any(line.startswith("(e) Prometheus' selectors") for line in result["not_followed"])
+    assert result["recap"]["changed"] == 0
+    assert (tmp_path / "work" / "dev" / "wiring").is_dir()
+    assert check(root, tmp_path)[1]["recap"]["changed"] == 0
+    rc, result = check(root, tmp_path, flags=("--check",), kindling_work_dir=str(tmp_path / "untouched"))
+    assert rc == 0 and result["recap"]["failures"] == 0
+    assert not (tmp_path / "untouched").exists()
 
 
 def test_a_run_without_cluster_follows_only_the_overlay_s_own_links(tmp_path):
@@ -210,24 +208,3 @@ def test_a_run_without_cluster_follows_only_the_overlay_s_own_links(tmp_path):
     assert "verify_ingress is false" in skipped["(a)"] and "verify_direct_url is set" in skipped["(b)"]
     assert "no cluster in this run" in skipped["(c)"] and "no cluster in this run" in skipped["(d)"]
     assert {line[1] for line in result["followed"]} == {"e", "f"}
-
-
-def test_a_second_run_changes_nothing_and_check_mode_writes_nothing(tmp_path):
-    root = tree(tmp_path)
-
-    def recap(*flags, work):
-        extra = {"kindling_work_dir": str(work), "wiring_render_charts": False, **FIXED_REPO}
-        process = subprocess.run(["ansible-playbook", "-i", "inventories/dev", "playbooks/check.yml", "-e",
-                                  json.dumps(extra), *flags], cwd=root, capture_output=True, text=True,
-                                 env=dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg"),
-                                          ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_PYTHON_INTERPRETER=sys.executable))
-        assert process.returncode == 0, process.stdout[-3000:]
-        return json.loads(process.stdout)["stats"]["localhost"]
-
-    # The overlay is rendered into work/wiring, a scratch render that is not reported as a change (the gitops
-    # role's gitops_scratch_render): neither the first run nor the second changes anything.
-    assert recap(work=tmp_path / "work")["changed"] == 0
-    assert (tmp_path / "work" / "wiring").is_dir()
-    assert recap(work=tmp_path / "work")["changed"] == 0
-    assert recap("--check", work=tmp_path / "untouched")["failures"] == 0
-    assert not (tmp_path / "untouched").exists()

@@ -9,11 +9,13 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: kustomize_overlay
-short_description: Write one Kustomize overlay from variables, validated before it is written
+short_description: Write one Kustomize overlay (and the app's base) from variables, validated before it is written
 version_added: 0.1.0
 description:
-  - Writes an overlay's C(kustomization.yaml) (and the Ingress or Route file it generates) from namespace, replicas,
-    images, ConfigMap literals, resources, patches, labels and annotations.
+  - Writes an overlay's C(kustomization.yaml) (and the Ingress or Route, dashboard and PodDisruptionBudget files it
+    generates) from namespace, replicas, images, ConfigMap literals, resources, patches, labels and annotations.
+  - With O(base), also writes the app's Kustomize base (Deployment, Service, ServiceMonitor, PrometheusRule and their
+    kustomization), made in Python in one place, so each port, port name and selector label is said once.
   - The same input gives byte-identical files; nothing is written when nothing changed.
   - Every option is checked first (RFC 1123 names and labels, image names, tags and digests, replica counts) and
     the module fails naming the option before anything is written.
@@ -33,8 +35,8 @@ options:
     type: str
   resources:
     description:
-      - Resources, relative to O(path), for example C(../../base) or C(pdb.yaml).
-      - The file generated from O(ingress) is appended.
+      - Resources, relative to O(path), for example C(../../base).
+      - The files generated from O(ingress), O(dashboard) and O(pod_disruption_budget) are appended.
     type: list
     elements: str
     default: []
@@ -194,6 +196,43 @@ options:
     description: Annotations on every object (kustomize C(commonAnnotations)).
     type: dict
     default: {}
+  base:
+    description:
+      - The app's Kustomize base, written to O(base.path) before the overlay and validated with it (in check mode
+        too: the planned base is what the overlay is rendered against).
+      - Its files carry a header that says they are generated; each run rewrites a hand edit.
+    type: dict
+    suboptions:
+      path:
+        description: The base directory, for example C(apps/app1/base) in a GitOps clone. Created if missing.
+        type: path
+        required: true
+      name:
+        description: The app's name (RFC 1123 label); names every object, the container and the selector label.
+        type: str
+        required: true
+      run_as_user:
+        description: The non-root UID (and GID) the container runs as.
+        type: int
+        default: 10001
+      monitoring_labels:
+        description: Extra labels on the ServiceMonitor and PrometheusRule, for a Prometheus that selects by label.
+        type: dict
+        default: {}
+  pod_disruption_budget:
+    description:
+      - A PodDisruptionBudget (C(pdb.yaml)) selecting the app's pods. Leave it out with one replica, where a PDB
+        would block every node drain; a C(pdb.yaml) this module wrote before is then removed.
+    type: dict
+    suboptions:
+      name:
+        description: The app's name (the budget's name and its selector).
+        type: str
+        required: true
+      max_unavailable:
+        description: Pods a voluntary disruption may take down at once, a count of at least 1 or a percentage (C(25%)).
+        type: raw
+        default: 1
   validate:
     description: Render and validate the overlay as it would be before writing it.
     type: bool
@@ -252,6 +291,12 @@ files:
   type: list
   elements: str
   sample: [kustomization.yaml, ingress.yaml]
+base_files:
+  description: Base files written (or that would be, in check mode), relative to O(base.path).
+  returned: always
+  type: list
+  elements: str
+  sample: [deployment.yaml]
 kustomization:
   description: The kustomization as written.
   returned: always
@@ -308,6 +353,11 @@ def main():
             mutually_exclusive=[("path", "patch")], required_one_of=[("path", "patch")]),
         labels=dict(type="dict", default={}),
         annotations=dict(type="dict", default={}),
+        base=dict(type="dict", options=dict(
+            path=dict(type="path", required=True), name=dict(type="str", required=True),
+            run_as_user=dict(type="int", default=10001), monitoring_labels=dict(type="dict", default={}))),
+        pod_disruption_budget=dict(type="dict", options=dict(
+            name=dict(type="str", required=True), max_unavailable=dict(type="raw", default=1))),
         validate=dict(type="bool", default=False),
     )
     argument_spec.update(VALIDATION_ARGS)
@@ -317,13 +367,16 @@ def main():
     path = module.params["path"]
     try:
         files = overlay.plan_overlay(module.params)
+        base = module.params["base"]
+        base_files = overlay.plan_base(base) if base else {}
     except rules.InputError as error:
         module.fail_json(msg="invalid option %s" % error, field=error.field)
 
     result = dict(changed=False, path=path, kustomization=overlay.load_yaml(files[overlay.KUSTOMIZATION]))
     if module.params["validate"]:
         try:
-            objects, findings = overlay.validate_plan(path, files, **validation_options(module))
+            objects, findings = overlay.validate_plan(path, files, base=(base["path"], base_files) if base else None,
+                                                      **validation_options(module))
         except validation.ValidationSetupError as error:
             module.fail_json(msg=str(error), **result)
         result.update(objects=validation.summarize(objects), findings=findings)
@@ -331,12 +384,17 @@ def main():
             module.fail_json(msg="the overlay does not validate (nothing written): %s"
                              % validation.error_summary(findings), **result)
 
+    base_changes = overlay.pending_changes(base["path"], base_files, generated=()) if base else []
     changes = overlay.pending_changes(path, files)
-    result.update(changed=bool(changes), files=[name for name, _before, _after in changes])
+    result.update(changed=bool(changes or base_changes), files=[name for name, _before, _after in changes],
+                  base_files=[name for name, _before, _after in base_changes])
     if module._diff:
-        result["diff"] = overlay.diff_of(path, changes)
-    if changes and not module.check_mode:
+        result["diff"] = (overlay.diff_of(base["path"], base_changes) if base else []) + overlay.diff_of(path, changes)
+    if (changes or base_changes) and not module.check_mode:
         try:
+            # The base first: the overlay on disk always renders against a base that is there.
+            if base_changes:
+                overlay.write_changes(base["path"], base_changes)
             overlay.write_changes(path, changes)
         except (IOError, OSError) as error:
             module.fail_json(msg="cannot write the overlay in %s: %s" % (path, error), **result)

@@ -135,3 +135,32 @@ def test_kustomize_overlay_bad_quantity_fails_before_writing(tmp_path, resources
     result = run(kustomize_overlay, args, ModuleFail)
     assert "spec.template.spec.containers[0]." + field in result["msg"]
     assert not (tmp_path / "overlay").exists()
+
+
+def test_kustomize_overlay_writes_the_base_validated_in_check_mode_before_anything_exists(tmp_path):
+    """A machine that never ran it: check mode validates the overlay against the base it plans, writes nothing."""
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl (with kustomize) is not on PATH; requirements.txt installs it into .venv/bin")
+    args = {"path": str(tmp_path / "app" / "overlays" / "dev"), "namespace": "app1-dev", "resources": ["../../base"],
+            "base": {"path": str(tmp_path / "app" / "base"), "name": "app1"},
+            "pod_disruption_budget": {"name": "app1", "max_unavailable": 1},
+            "replicas": [{"name": "app1", "count": 2}], "validate": True}
+    planned = run(kustomize_overlay, dict(args, _ansible_check_mode=True))
+    assert planned["changed"] and not (tmp_path / "app").exists()
+    kinds = sorted(obj["kind"] for obj in planned["objects"])
+    assert kinds == ["ConfigMap", "Deployment", "PodDisruptionBudget", "PrometheusRule", "Service", "ServiceMonitor"]
+    written = run(kustomize_overlay, args)
+    assert sorted(written["base_files"]) == sorted(["kustomization.yaml", "deployment.yaml", "service.yaml",
+                                                    "servicemonitor.yaml", "prometheusrule.yaml"])
+    assert written["files"] == ["kustomization.yaml", "pdb.yaml"]
+    assert not run(kustomize_overlay, args)["changed"]
+    one_replica = dict(args, replicas=[{"name": "app1", "count": 1}])
+    del one_replica["pod_disruption_budget"]
+    assert "pdb.yaml" in run(kustomize_overlay, one_replica)["files"]
+    assert not (tmp_path / "app" / "overlays" / "dev" / "pdb.yaml").exists()
+
+
+def test_kustomize_overlay_bad_base_name_writes_nothing(tmp_path):
+    args = {"path": str(tmp_path / "o"), "base": {"path": str(tmp_path / "b"), "name": "App_1"}}
+    result = run(kustomize_overlay, args, ModuleFail)
+    assert result["field"] == "base.name" and not (tmp_path / "o").exists() and not (tmp_path / "b").exists()
