@@ -13,6 +13,10 @@ def count(samples, endpoint, status, method="GET"):
         {"method": method, "endpoint": endpoint, "http_status": str(status)}.items())), 0.0)
 
 
+def in_flight(server):
+    return sum(value for (name, _labels), value in scrape(server.metrics_port).items() if name == "app_requests_in_flight")
+
+
 def latency(samples, suffix, endpoint, method="GET", **extra):
     return samples.get((f"app_request_latency_seconds_{suffix}", frozenset(
         {"method": method, "endpoint": endpoint, **extra}.items())), 0.0)
@@ -114,7 +118,11 @@ def test_a_stuck_request_cannot_hold_shutdown_past_the_bound(start_server):
             outcome.append(type(error).__name__)
     caller = threading.Thread(target=stuck_request)
     caller.start()
-    time.sleep(0.3)
+    # SIGTERM only once the worker holds the request (a fixed sleep lost that race on a loaded machine, and the
+    # worker then stopped cleanly with nothing in flight).
+    deadline = time.monotonic() + 10
+    while not in_flight(server) and time.monotonic() < deadline:
+        time.sleep(0.05)
     exit_code, took = server.terminate_and_wait(timeout=30)
     caller.join(timeout=10)
     assert took < 0 + 1 + 3

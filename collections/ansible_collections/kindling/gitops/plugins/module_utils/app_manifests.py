@@ -163,7 +163,7 @@ def prometheus_rule(name, labels):
 def kustomization(name):
     """The base every environment's overlay starts from; overlays set namespace, replicas, image digest and
     config. The ConfigMap is read with envFrom; kustomize's name hash rolls the pods when a value changes."""
-    literals = ["ENVIRONMENT=unset", "LOG_LEVEL=INFO"] + ["%s=%d" % (env, port) for _n, port, _s, env in PORTS]
+    literals = ["ENVIRONMENT=unset", "LOG_LEVEL=INFO"] + ["%s=%s" % (env, port) for _n, port, _s, env in PORTS]
     return {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
             "labels": [{"pairs": {NAME_LABEL: name, "app.kubernetes.io/part-of": "kindling"},
                         "includeSelectors": False, "includeTemplates": True}],

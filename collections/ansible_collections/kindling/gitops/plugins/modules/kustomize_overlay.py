@@ -198,8 +198,8 @@ options:
     default: {}
   base:
     description:
-      - The app's Kustomize base, written to O(base.path) before the overlay and validated with it (in check mode
-        too: the planned base is what the overlay is rendered against).
+      - The app's Kustomize base, written to O(base.path) before the overlay and validated with it, in check mode
+        too (the overlay is rendered against the planned base, not the one on disk).
       - Its files carry a header that says they are generated; each run rewrites a hand edit.
     type: dict
     suboptions:
