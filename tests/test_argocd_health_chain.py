@@ -2,8 +2,8 @@
 the traefik chart rendered for real with the platform role's values (real helm, the reference data), a traefik
 double writing Ingress status as traefik v3.7 does (tests/doubles/traefik_ingress_status.py), an Argo CD
 application controller double computing health as gitops-engine does (tests/doubles/argocd_controller.py), and
-the real kindling.gitops.argocd_app_wait module against the Kubernetes API double. This is issue #12 point 3's
-test: with the values before commit 519caba the app never becomes Healthy."""
+the real kindling.gitops.argocd_app_wait module against the Kubernetes API double: with the platform role's
+values the app becomes Healthy; with the values before commit 519caba it never does."""
 import json
 import subprocess
 import sys

@@ -155,11 +155,11 @@ def test_contract_ui_is_an_ingress_or_an_openshift_route(cases, index):
     assert detail == (spec["ingressClassName"] if kind == "ingresses" else spec["tls"]["termination"])
 
 
-def test_contract_wait_entry_point_sets_argocd_deployed(cases):
+def test_contract_wait_entry_point_waits_for_the_pushed_commit(cases):
     run, _api = cases["wait"]
     assert run.failure() is None, run.failure()
-    fact = run.result("Record the deployed state for the verify stage")["ansible_facts"]["argocd_deployed"]
-    assert fact["done"] is True and fact["revision"] == NEW and fact["health"] == "Healthy"
+    result = run.result("Wait for Argo CD to deploy the revision just pushed")
+    assert result["done"] is True and result["revision"] == NEW and result["health"] == "Healthy"
 
 
 def test_contract_wait_without_a_pushed_commit_fails_before_any_api_call(cases):
