@@ -56,7 +56,7 @@ def test_site_has_a_tag_per_stage():
     ({"gitops_log_level": "LOUD"}, "gitops_log_level"),
     ({"verify_latency_budget_ms": "fast"}, "verify_latency_budget_ms"),
     # A bad choice is refused by check_stages.yml from the role's argument spec alone (no role assert repeats it),
-    # set directly or passed through by a role default from the inventory's platform.yml.
+    # set directly or passed through by a role default from roles/kindling_defaults.
     ({"argocd_state": "gone"}, "argocd_state"),
     ({"kind_cluster_state": "paused"}, "kind_cluster_state"),
     ({"local_registry_state": "on"}, "local_registry_state"),
