@@ -36,7 +36,8 @@ def test_every_option_of_every_spec_is_documented():
 
 def test_a_changed_spec_puts_the_reference_out_of_step(tmp_path):
     copy = tmp_path / "repo"
-    for path in _spec_files(ROOT) + sorted(ROOT.glob("inventories/*/group_vars/all/*.yml")) + [ROOT / "docs/configuration.md"]:
+    for path in _spec_files(ROOT) + sorted(ROOT.glob("inventories/*/group_vars/all/*.yml")) + [
+            ROOT / "roles/kindling_defaults/defaults/main.yml", ROOT / "docs/configuration.md"]:
         target = copy / path.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, target)

@@ -148,14 +148,18 @@ def test_the_pipeline_teardown_and_the_scenario_name_the_same_cluster():
 
 
 def ansible_view(tmp_path, inventory, extra):
-    """What Ansible itself resolves for the host: work dir, kubeconfig and context."""
-    ansible = shutil.which("ansible", path=str(ROOT / ".venv/bin"))
-    if ansible is None:
-        pytest.skip("ansible is not installed in .venv (scripts/setup)")
+    """What Ansible itself resolves for the host in a play of the project (which lists roles/kindling_defaults
+    first, as molecule's verify.yml does): work dir, kubeconfig and context."""
+    ansible_playbook = shutil.which("ansible-playbook", path=str(ROOT / ".venv/bin"))
+    if ansible_playbook is None:
+        pytest.skip("ansible-playbook is not installed in .venv (scripts/setup)")
     out = tmp_path / f"view-{len(list(tmp_path.glob('view-*')))}.json"
-    args = [ansible, "-i", str(inventory), "localhost", "-m", "ansible.builtin.copy", "-a",
-            f"dest={out} content={{{{ {{'work_dir': kindling_work_dir, 'kubeconfig': kubeconfig_path, "
-            f"'context': kube_context}} | to_json }}}}"]
+    playbook = tmp_path / "view.yml"
+    playbook.write_text(yaml.safe_dump([{"hosts": "build", "gather_facts": False, "roles": ["kindling_defaults"],
+                                         "tasks": [{"ansible.builtin.copy": {"dest": str(out), "content": (
+                                             "{{ {'work_dir': kindling_work_dir, 'kubeconfig': kubeconfig_path, "
+                                             "'context': kube_context} | to_json }}")}}]}]))
+    args = [ansible_playbook, "-i", str(inventory), str(playbook)]
     for name, value in extra.items():
         args += ["-e", f"{name}={value}"]
     result = subprocess.run(args, capture_output=True, text=True, timeout=120,
