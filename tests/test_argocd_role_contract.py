@@ -42,7 +42,9 @@ CASES = {
     "check": ([role(check=True)], {}),
     "applied": ([role()], {}),
     "no_token": ([role("without", **NO_TOKEN), role("with"), role("without again", **NO_TOKEN)], {}),
-    **{f"bad_url_{index}": ([role()], {"gitops_repo_url": url}) for index, url in enumerate(BAD_URLS)},
+    # No git server serves the repository (on kind a local path would be served: repo_on_kind below).
+    **{f"bad_url_{index}": ([role()], {"gitops_repo_url": url, "git_server_enabled": False})
+       for index, url in enumerate(BAD_URLS)},
     **{f"flavor_{index}": ([role()], {"cluster_flavor": flavor, "ingress_provider": provider})
        for index, (flavor, provider, _kind, _detail) in enumerate(FLAVORS)},
     "wait": ([role(), role("wait", tasks_from="wait", kindling_gitops={"commit": NEW}, argocd_wait_interval=1)], {}),
