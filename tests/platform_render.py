@@ -78,19 +78,18 @@ PLAYBOOK = """
 - hosts: build
   gather_facts: false
   vars_files: [{root}/versions.yml]
+  # The shared values, as every play of playbooks/ has them.
+  roles: [{root}/roles/kindling_defaults]
   tasks:
     - ansible.builtin.include_vars:
         file: {root}/roles/kind_cluster/defaults/main.yml
         name: _kind_defaults
-    - ansible.builtin.include_vars:
-        file: {root}/roles/argocd/defaults/main.yml
-        name: _argocd_defaults
     - ansible.builtin.include_tasks: {combo_tasks}
       loop: {combos}
       loop_control:
         loop_var: combo
     - ansible.builtin.copy:
-        content: "{{{{ {{'combos': _out, 'argocd_server_host': argocd_server_host | default(_argocd_defaults.argocd_server_host)}} | to_json }}}}"
+        content: "{{{{ {{'combos': _out, 'argocd_server_host': argocd_server_host}} | to_json }}}}"
         dest: {out}
         mode: "0644"
 """
@@ -123,8 +122,8 @@ COMBO_TASKS = """
                                    template_vars=_kind_defaults | combine(_kind_set))}}}}) }}}}"
   vars:
     _kind_set:
-      kind_cluster_http_port: "{{{{ kind_cluster_http_port | default(_kind_defaults.kind_cluster_http_port) }}}}"
-      kind_cluster_https_port: "{{{{ kind_cluster_https_port | default(_kind_defaults.kind_cluster_https_port) }}}}"
+      kind_cluster_http_port: "{{{{ kind_cluster_http_port }}}}"
+      kind_cluster_https_port: "{{{{ kind_cluster_https_port }}}}"
 """
 
 
