@@ -11,10 +11,12 @@ ENVS = ["dev", "qa", "prod"]
 
 
 def preflight(tmp_path, env="dev", flags=(), **extra_vars):
-    """The tasks file alone, with the inventory's variables and a play that configures Argo CD."""
+    """The tasks file alone, with the inventory's variables, the shared values and a play that configures Argo CD."""
     playbook = tmp_path / "preflight.yml"
     playbook.write_text(json.dumps([{
         "hosts": "build", "gather_facts": False, "vars": {"check_stage_roles": [{"role": "argocd", "entry": "main"}]},
+        # The shared values, as every play of playbooks/ has them.
+        "roles": [str(ROOT / "roles" / "kindling_defaults")],
         # tags: always, as in the pipeline's preflight (site.yml's first play, each stage's pre_tasks).
         "tasks": [{"ansible.builtin.import_tasks": str(ROOT / "playbooks" / "tasks" / "preflight_gitops_repo.yml"),
                    "tags": ["always"]},

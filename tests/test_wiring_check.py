@@ -114,7 +114,7 @@ BREAKS = {
 
 
 BATCH_PLAY = {
-    "hosts": "build", "gather_facts": False, "vars_files": ["../versions.yml"],
+    "hosts": "build", "gather_facts": False, "vars_files": ["../versions.yml"], "roles": ["kindling_defaults"],
     "tasks": [{"ansible.builtin.set_fact": {"wiring_check": {}}},
               {"block": [{"ansible.builtin.import_tasks": "tasks/wiring_check.yml"}],
                "rescue": [{"ansible.builtin.debug": {"msg": "broken, as expected by some scenarios"}}],

@@ -114,6 +114,13 @@ def prometheus_rule(name, labels):
     pod = "{{ $labels.namespace }}/{{ $labels.pod }}"
     cadvisor = 'job="kubelet", metrics_path="/metrics/cadvisor", container="%s"' % name
     limits = 'job="kube-state-metrics", resource="%%s", container="%s"' % name
+
+    def near_limit(suffix, aggregate, usage, resource, shown, consequence):
+        by = "%s by (namespace, pod, container)" % aggregate
+        return _alert(alert + suffix,
+                      "%s (%s) / %s (kube_pod_container_resource_limits{%s}) > 0.9" % (by, usage, by, limits % resource),
+                      "15m", "warning",
+                      "%s in %s uses {{ $value | humanizePercentage }} of its %s limit (%s)." % (name, pod, shown, consequence))
     rules_ = [
         _alert(alert + "HighErrorRate",
                'sum by (namespace) (rate(app_request_count_total{%s, http_status=~"5.."}[5m]))'
@@ -140,20 +147,10 @@ def prometheus_rule(name, labels):
                "5m", "warning",
                "%s's container in pod %s restarted in the last 15 minutes (crashed, OOM-killed or failed its"
                " liveness probe)." % (name, pod)),
-        _alert(alert + "CPUNearLimit",
-               "sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total{%s}[5m]))"
-               " / sum by (namespace, pod, container) (kube_pod_container_resource_limits{%s}) > 0.9"
-               % (cadvisor, limits % "cpu"),
-               "15m", "warning",
-               "%s in %s uses {{ $value | humanizePercentage }} of its CPU limit (the kernel throttles it at the"
-               " limit)." % (name, pod)),
-        _alert(alert + "MemoryNearLimit",
-               "max by (namespace, pod, container) (container_memory_working_set_bytes{%s})"
-               " / max by (namespace, pod, container) (kube_pod_container_resource_limits{%s}) > 0.9"
-               % (cadvisor, limits % "memory"),
-               "15m", "warning",
-               "%s in %s uses {{ $value | humanizePercentage }} of its memory limit (the kernel OOM-kills it at"
-               " the limit)." % (name, pod)),
+        near_limit("CPUNearLimit", "sum", "rate(container_cpu_usage_seconds_total{%s}[5m])" % cadvisor, "cpu", "CPU",
+                   "the kernel throttles it at the limit"),
+        near_limit("MemoryNearLimit", "max", "container_memory_working_set_bytes{%s}" % cadvisor, "memory", "memory",
+                   "the kernel OOM-kills it at the limit"),
     ]
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
             "metadata": _monitoring_metadata(name, labels),
