@@ -47,36 +47,47 @@ def test_site_has_a_tag_per_stage():
     assert {"bootstrap", "build", "deploy", "render", "preview", "publish", "argocd", "verify"} <= tags
 
 
-@pytest.mark.parametrize("bad, field", [
-    ({"kindling_env": "staging"}, "kindling_env"),
-    ({"app_replicas": "many"}, "app_replicas"),
-    ({"app_name": "App_1"}, "app_name"),
-    ({"promote_from": "prod"}, "promote_from"),
-    # A later stage's variable stops the run before the build stage pushes anything.
-    ({"gitops_log_level": "LOUD"}, "gitops_log_level"),
-    ({"verify_latency_budget_ms": "fast"}, "verify_latency_budget_ms"),
-    # A bad choice is refused by check_stages.yml from the role's argument spec alone (no role assert repeats it),
-    # set directly or passed through by a role default from roles/kindling_defaults.
-    ({"argocd_state": "gone"}, "argocd_state"),
-    ({"kind_cluster_state": "paused"}, "kind_cluster_state"),
-    ({"local_registry_state": "on"}, "local_registry_state"),
-    ({"git_server_state": "up"}, "git_server_state"),
-    ({"platform_cluster_flavor": "okd"}, "platform_cluster_flavor"),
-    ({"gitops_cluster_flavor": "openshfit"}, "gitops_cluster_flavor"),
-    ({"cluster_provider": "minikube"}, "kind_cluster_provider"),
-    ({"ingress_provider": "haproxy"}, "platform_ingress_provider"),
-    ({"cluster_flavor": "openshfit"}, "platform_cluster_flavor"),
-    # Anonymous Grafana viewing is allowed on kind only, where Grafana answers on this machine's loopback alone.
-    ({"grafana_anonymous_viewer": True, "cluster_provider": "existing"}, "grafana_anonymous_viewer"),
-])
-def test_bad_input_fails_before_any_change_naming_the_field(tmp_path, bad, field):
+# Every stage's variables at once: a later stage's variable stops the run before the build stage pushes anything,
+# a bad choice is refused from the role's argument spec alone (no role assert repeats it), set directly or passed
+# through by a role default from roles/kindling_defaults; anonymous Grafana viewing is allowed on kind only. The
+# preflight's rules themselves are unit-tested in the collection (tests/unit/plugins/module_utils/test_preflight.py).
+BAD = {
+    "kindling_env": ("staging", ["kindling_env"]),
+    "app_replicas": ("many", ["app_replicas"]),
+    "app_name": ("App_1", ["app_name"]),
+    "promote_from": ("prod", ["promote_from"]),
+    "gitops_log_level": ("LOUD", ["gitops_log_level"]),
+    "verify_latency_budget_ms": ("fast", ["verify_latency_budget_ms"]),
+    "argocd_state": ("gone", ["argocd_state"]),
+    "kind_cluster_state": ("paused", ["kind_cluster_state"]),
+    "local_registry_state": ("on", ["local_registry_state"]),
+    "git_server_state": ("up", ["git_server_state"]),
+    "gitops_cluster_flavor": ("openshfit", ["gitops_cluster_flavor"]),
+    "cluster_provider": ("minikube", ["cluster_provider"]),
+    "ingress_provider": ("haproxy", ["ingress_provider"]),
+}
+
+
+def test_bad_input_fails_before_any_change_naming_each_field(tmp_path):
     work_dir = tmp_path / "work"
+    bad = {name: value for name, (value, _) in BAD.items()}
     result = ansible_playbook("-i", "inventories/dev", "playbooks/site.yml", "-e", json.dumps(bad), work_dir=work_dir)
     assert result.returncode != 0
-    assert field in result.stdout, result.stdout[-2000:]
+    named = {line.split(":")[0].strip() for line in result.stdout.splitlines()}
+    for name, (_, fields) in BAD.items():
+        assert set(fields) <= named, (name, result.stdout[-3000:])
     assert "Traceback" not in result.stdout + result.stderr
     assert not work_dir.exists(), "something was written before the check"
     assert "changed=0" in result.stdout
+
+
+def test_anonymous_grafana_is_refused_off_kind_before_any_change(tmp_path):
+    work_dir = tmp_path / "work"
+    result = ansible_playbook("-i", "inventories/dev", "playbooks/site.yml", "-e",
+                              json.dumps({"grafana_anonymous_viewer": True, "cluster_provider": "existing",
+                                          "gitops_repo_url": "https://git.example.test/gitops.git"}), work_dir=work_dir)
+    assert result.returncode != 0 and "grafana_anonymous_viewer" in result.stdout
+    assert not work_dir.exists() and "changed=0" in result.stdout
 
 
 def test_teardown_without_confirmation_deletes_nothing(tmp_path):
@@ -89,7 +100,7 @@ def test_teardown_without_confirmation_deletes_nothing(tmp_path):
 
 
 def test_a_choice_is_declared_in_the_argument_spec_only():
-    """Each role's meta/argument_specs.yml declares its choices; check_stages.yml and the role start read them
+    """Each role's meta/argument_specs.yml declares its choices; the preflight and the role start read them
     from there, so no task of the role lists them again in an assert."""
     for spec_path in sorted((ROOT / "roles").glob("*/meta/argument_specs.yml")):
         role = spec_path.parent.parent
