@@ -5,6 +5,8 @@ nothing declares is named with the closest declared one. What each check decides
 collection (tests/unit/plugins/module_utils/test_preflight.py); here: that the playbooks run it first, with
 the inventories' values, and that nothing is written when it fails."""
 import json
+import shutil
+import subprocess
 
 import pytest
 
@@ -75,3 +77,19 @@ def test_a_run_that_puts_nothing_on_a_cluster_does_not_check_the_url(tmp_path, f
     result = run_playbook(playbook, playbook_env(tmp_path), *arguments, *flags)
     checked = result.result("Check every variable, binary and URL the selected stages use, before the first change")
     assert not checked.get("failed"), checked
+
+
+def test_a_yaml_error_in_group_vars_names_the_file_and_line_before_any_change(tmp_path):
+    """ansible-core alone says "YAML parsing failed"; the project's ansible.cfg enables kindling.gitops.yaml_syntax."""
+    inventory = tmp_path / "inventories" / "dev"
+    shutil.copytree(ROOT / "inventories" / "dev", inventory)
+    broken = inventory / "group_vars" / "all" / "main.yml"
+    broken.write_text(broken.read_text() + "app_replicas: [1, 2\n")
+    lines = broken.read_text().count("\n")
+    result = subprocess.run(["ansible-playbook", str(ROOT / "playbooks" / "site.yml"), "-i", str(inventory),
+                             "-e", json.dumps({"kindling_work_dir": str(tmp_path / "work")})],
+                            env={**playbook_env(tmp_path), "ANSIBLE_STDOUT_CALLBACK": "default"}, cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert f"{broken}:{lines + 1}:1: YAML syntax error: while parsing a flow sequence" in result.stderr, result.stderr
+    assert not (tmp_path / "work").exists()
