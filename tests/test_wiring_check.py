@@ -1,6 +1,6 @@
-"""playbooks/check.yml (kindling.gitops.wiring_check) through the real artifacts: the kind config, local registry,
-cluster issuer and gitops templates, the verify role's port-forward task, the charts rendered by the real helm
-from the reference data's helm-charts/, `kubectl kustomize` of the overlay. Each test changes one value in a copy
+"""playbooks/check.yml (kindling.gitops.wiring_check) through the real artifacts: the kind config, cluster issuer,
+Argo CD and gitops templates, the charts rendered by the real helm from the reference data's helm-charts/,
+`kubectl kustomize` of the overlay. Each test changes one value in a copy
 of the configuration (an -e variable, or an edited file in a copied tree) and must see that link break."""
 import concurrent.futures
 import json
@@ -13,6 +13,7 @@ import pytest
 
 from doubles.ansible_run import ROOT
 
+LINKS = ("ingress", "port-forward", "image", "gitops-repo", "argocd-app", "monitoring", "tls", "dashboard", "probes")
 COPIED = ("ansible.cfg", "versions.yml", "roles", "playbooks", "inventories", "collections")
 # Each test is one or more whole ansible-playbook runs (charts rendered by the real helm); on a loaded 2-core
 # machine the batched breaks take minutes.
@@ -28,6 +29,11 @@ def chart_dir(reference_dir):
 def charts(chart_dir, render_cache):
     """What the check renders the charts from: the packaged charts, and the session's renders of them."""
     return {"wiring_chart_dir": str(chart_dir), "wiring_render_charts": True, "wiring_render_cache_dir": str(render_cache)}
+
+
+def link(line):
+    """The link a result line is about: "(argocd-app) ..." -> argocd-app."""
+    return line[1:].partition(")")[0]
 
 
 def tree(tmp_path, edits=()):
@@ -47,6 +53,11 @@ def tree(tmp_path, edits=()):
     return root
 
 
+def named(task, name):
+    """The JSON callback names a role's task "<role> : <name>"."""
+    return task["task"]["name"].rpartition(" : ")[2] == name
+
+
 def check(root, tmp_path, env="dev", charts=None, flags=(), **variables):
     extra = {"kindling_work_dir": str(tmp_path / "work" / env), **variables, **(charts or {"wiring_render_charts": False})}
     process = subprocess.run(
@@ -60,9 +71,11 @@ def check(root, tmp_path, env="dev", charts=None, flags=(), **variables):
         raise AssertionError(f"no JSON from ansible-playbook (rc {process.returncode}): {process.stdout[-3000:]}"
                              f"{process.stderr[-2000:]}")
     results = [task["hosts"]["localhost"] for play in data["plays"] for task in play["tasks"]
-               if task["task"]["name"] == "Follow every link" and "localhost" in task["hosts"]]
+               if named(task, "Follow every link") and "localhost" in task["hosts"]]
     assert results, process.stdout[-3000:]
-    result = dict(results[-1], recap=data["stats"]["localhost"])
+    said = [task["hosts"]["localhost"].get("msg") for play in data["plays"] for task in play["tasks"]
+            if named(task, "Say how many links were followed") and "localhost" in task["hosts"]]
+    result = dict(results[-1], recap=data["stats"]["localhost"], last=said[-1] if said else None)
     return process.returncode, result
 
 
@@ -72,53 +85,75 @@ def test_default_inventories_pass(charts, tmp_path, env):
     print("\n".join(result.get("broken", []) + result.get("not_followed", [])))
     assert rc == 0 and result["broken"] == [], result.get("msg")
     assert result["not_followed"] == [] and result["charts"], result
-    assert {line[1] for line in result["followed"]} == set("abcdefg")
+    assert {link(line) for line in result["followed"]} == set(LINKS)
+    assert result["summary"] == "wiring: 9 of 9 links followed (%s)" % ", ".join(LINKS)
     assert set(result["charts"]) == {"cert-manager", "traefik", "metrics-server", "kube-prometheus-stack", "argo-cd"}
 
 
 BREAKS = {
-    # (a) the ingress path
+    # ingress
     "verify_ingress_url on port 80 (before 519caba)": ({"verify_ingress_url": "http://127.0.0.1"}, (), False,
-                                                      "(a) verify_ingress_url http://127.0.0.1 "),
+                                                      "(ingress) verify_ingress_url http://127.0.0.1 "),
     "kind listens elsewhere": ({"kind_cluster_listen_address": "192.168.0.10"}, (), False, "-> kind extraPortMappings"),
     "Ingress host differs from verify's": ({"gitops_ingress_host": "app1.other.localhost"}, (), False,
-                                          "(a) verify_ingress_host app1.dev.localhost -> the overlay's Ingress"),
+                                          "(ingress) verify_ingress_host app1.dev.localhost -> the overlay's Ingress"),
     "kind maps another node port": ({}, [("roles/kind_cluster/templates/kind-config.yml.j2", "containerPort: 80", "containerPort: 81")],
-                                    True, "(a) kind containerPort 81 -> ingress controller"),
+                                    True, "(ingress) kind containerPort 81 -> ingress controller"),
     "traefik binds another hostPort": ({}, [("roles/platform/files/values/traefik-kind.yaml", "hostPort: 80", "hostPort: 8000")],
                                        True, "no pod binds hostPort 80"),
     "ingress class differs": ({"gitops_ingress_classes": {"traefik": "nginx", "ingress-nginx": "nginx"}}, (), True,
                               "ingressClassName nginx -> the controller's IngressClass traefik"),
-    # (b) the direct path: forwarding 8080, which the Service lacks
+    # port-forward: forwarding 8080, which the Service lacks
     "port-forward to a port the Service lacks": ({"verify_service_ports": {"app": 8080, "metrics": "metrics"}}, (), False,
-                                                 "(b) verify port-forward remote port 8080 -> Service app1-dev/app1"),
-    # (c) the image
+                                                 "(port-forward) verify_service_ports.app 8080 -> Service app1-dev/app1"),
+    # image (the hosts.toml's upstream and the registry container's name and port come from the same variables)
     "image from a registry no hosts.toml serves": ({"image_registry": "localhost:5002"}, (), False,
                                                    "no hosts.toml for localhost:5002"),
-    "hosts.toml names another registry port": ({}, [("roles/local_registry/templates/hosts.toml.j2", ":5000", ":5001")], False,
-                                               "(c) containerd hosts.toml http://kind-registry:5001 -> registry container"),
-    # (d) the GitOps repository
+    "registry on another network than kind's": ({"local_registry_network": "bridge"}, (), False,
+                                                "(image) registry container kind-registry on network bridge"),
+    # gitops-repo
     "repository on the build host": ({"argocd_repo_url": "/srv/gitops.git"}, (), False,
-                                     "(d) argocd_repo_url /srv/gitops.git"),
+                                     "(gitops-repo) repoURL /srv/gitops.git"),
     "repository container nobody runs": ({"argocd_repo_url": "git://gitops-server/gitops.git"}, (), False,
                                          "a container named gitops-server on the kind network"),
-    # (e) monitoring
+    # argocd-app
+    "Application reads another repository than the git server serves": (
+        {"argocd_repo_url": "git://kindling-git/other.git"}, (), False,
+        "(argocd-app) Application argocd/app1-dev repoURL git://kindling-git/other.git -> the repository the pipeline pushes to"),
+    "Application syncs another directory": ({"argocd_overlay_path": "apps/app1/overlays/qa"}, (), False,
+                                            "(argocd-app) Application argocd/app1-dev path apps/app1/overlays/qa"),
+    "Application tracks another branch": ({"argocd_target_revision": "release"}, (), False,
+                                          "(argocd-app) Application argocd/app1-dev targetRevision release"),
+    "Application deploys elsewhere than the overlay": (
+        {}, [("roles/argocd/templates/application.yaml.j2", "namespace: {{ app_namespace }}", "namespace: app1-qa")], False,
+        "(argocd-app) Application argocd/app1-dev destination namespace app1-qa -> the overlay's namespace app1-dev"),
+    "project does not admit the repository": (
+        {}, [("roles/argocd/templates/appproject.yaml.j2", "- {{ argocd_repo_url | to_json }}", '- "git://kindling-git/old.git"')],
+        False, "AppProject argocd/kindling sourceRepos git://kindling-git/old.git: not admitted"),
+    "project does not admit the app's namespace": ({"app_namespace": "app1-staging"}, (), False,
+                                                  "namespace app1-staging -> AppProject argocd/kindling destinations"),
+    # monitoring
     "Prometheus selects its release only": ({}, [("roles/platform/files/values/kube-prometheus-stack.yaml",
                                                   "serviceMonitorSelectorNilUsesHelmValues: false",
                                                   "serviceMonitorSelectorNilUsesHelmValues: true")], True,
                                             "serviceMonitorSelector release=kube-prometheus-stack -> ServiceMonitor"),
-    # (f) TLS
+    # tls
     "issuer the platform does not create": ({"gitops_cluster_issuer": "letsencrypt"}, (), False,
                                             "cert-manager.io/cluster-issuer letsencrypt -> the platform's ClusterIssuers"),
+    # probes
+    "readiness probe on a port the container lacks": (
+        {}, [("collections/ansible_collections/kindling/gitops/plugins/module_utils/app_manifests.py",
+              '"/ready", "port": HTTP[0]', '"/ready", "port": "web"')], False,
+        "(probes) Deployment app1-dev/app1 container app1 readinessProbe port web -> its container ports"),
 }
 
 
 BATCH_PLAY = {
     "hosts": "build", "gather_facts": False, "vars_files": ["../versions.yml"], "roles": ["kindling_defaults"],
-    "tasks": [{"ansible.builtin.set_fact": {"wiring_check": {}}},
-              {"block": [{"ansible.builtin.import_tasks": "tasks/wiring_check.yml"}],
+    "tasks": [{"ansible.builtin.set_fact": {"preflight_wiring_check": {}}},
+              {"block": [{"ansible.builtin.include_role": {"name": "preflight", "tasks_from": "wiring.yml"}}],
                "rescue": [{"ansible.builtin.debug": {"msg": "broken, as expected by some scenarios"}}],
-               "always": [{"ansible.builtin.copy": {"content": "{{ wiring_check | to_json }}", "dest": None,
+               "always": [{"ansible.builtin.copy": {"content": "{{ preflight_wiring_check | to_json }}", "dest": None,
                                                     "mode": "0644"}}]}]}
 
 
@@ -189,8 +224,11 @@ def test_without_helm_the_chart_links_are_listed_not_followed_a_second_run_chang
     # role's gitops_scratch_render): neither the first run nor the second changes anything.
     rc, result = check(root, tmp_path)
     assert rc == 0 and result["broken"] == [], result.get("msg")
-    assert any(line.startswith("(a) kind node port 80 -> the ingress controller's hostPort") for line in result["not_followed"])
-    assert any(line.startswith("(e) Prometheus' selectors") for line in result["not_followed"])
+    assert any(line.startswith("(ingress) kind node port 80 -> the ingress controller's hostPort") for line in result["not_followed"])
+    assert any(line.startswith("(monitoring) Prometheus' selectors") for line in result["not_followed"])
+    # Offline is not all green: the run warns, and its last line says which links were not followed and why.
+    assert result["summary"].endswith("not followed: ingress, monitoring, dashboard (wiring_render_charts is false)")
+    assert result["warnings"] and result["last"] == result["summary"]
     assert result["recap"]["changed"] == 0
     assert (tmp_path / "work" / "dev" / "wiring").is_dir()
     assert check(root, tmp_path)[1]["recap"]["changed"] == 0
@@ -204,7 +242,13 @@ def test_a_run_without_cluster_follows_only_the_overlay_s_own_links(tmp_path):
     rc, result = check(tree(tmp_path), tmp_path, flags=("--skip-tags", "bootstrap,argocd"),
                        verify_ingress=False, verify_direct_url="http://127.0.0.1:18080")
     assert rc == 0 and result["broken"] == [], result.get("msg")
-    skipped = {line[:3]: line for line in result["not_followed"]}
-    assert "verify_ingress is false" in skipped["(a)"] and "verify_direct_url is set" in skipped["(b)"]
-    assert "no cluster in this run" in skipped["(c)"] and "no cluster in this run" in skipped["(d)"]
-    assert {line[1] for line in result["followed"]} == {"e", "f"}
+    skipped = {link(line): line for line in result["not_followed"]}
+    assert "verify_ingress is false" in skipped["ingress"] and "verify_direct_url is set" in skipped["port-forward"]
+    assert all("no cluster in this run" in skipped[name] for name in ("image", "gitops-repo", "argocd-app"))
+    assert {link(line) for line in result["followed"]} == {"monitoring", "tls", "probes"}
+
+
+def test_strict_fails_when_a_link_is_not_followed(tmp_path):
+    rc, result = check(ROOT, tmp_path, wiring_strict=True)
+    assert rc != 0 and result["broken"] == []
+    assert result["msg"].startswith("wiring: 6 of 9 links followed") and "strict" in result["msg"]

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -40,19 +41,18 @@ except ImportError:
     HAS_YAML = False
 
 LINKS = {
-    "a": "ingress path (verify_ingress_url -> kind -> controller -> Ingress -> Service -> container -> PORT)",
-    "b": "direct path (port-forward -> Service ports)",
-    "c": "image (overlay image -> containerd hosts.toml -> registry container)",
-    "d": "GitOps repository (Argo CD repoURL -> git server)",
-    "e": "monitoring (ServiceMonitor -> Service, Prometheus selectors, job label)",
-    "f": "TLS (Ingress cluster-issuer -> ClusterIssuer)",
-    "g": "dashboard (the overlay's dashboard ConfigMap -> Grafana's sidecar, its datasource -> Prometheus' Service)",
+    "ingress": "ingress path (verify_ingress_url -> kind -> controller -> Ingress -> Service -> container -> PORT)",
+    "port-forward": "direct path (verify's port-forward -> Service ports -> container -> PORT/METRICS_PORT)",
+    "image": "image (overlay image -> the node's registry mirror -> the registry container's network)",
+    "gitops-repo": "GitOps repository (the Application's repoURL -> a server the cluster reaches)",
+    "argocd-app": "Argo CD Application (repoURL, path, targetRevision, destination -> the repository, the overlay, "
+                  "its namespace; the AppProject admits them)",
+    "monitoring": "monitoring (ServiceMonitor -> Service, Prometheus selectors, job label)",
+    "tls": "TLS (Ingress cluster-issuer -> ClusterIssuer)",
+    "dashboard": "dashboard (the overlay's dashboard ConfigMap -> Grafana's sidecar, its datasource -> Prometheus' Service)",
+    "probes": "probes (each readiness/liveness/startup probe's port -> a port of its container)",
 }
 WORKLOAD_KINDS = ("Deployment", "DaemonSet", "StatefulSet")
-
-
-class WiringSetupError(Exception):
-    """The check cannot run at all (bad input): not a finding about the wiring."""
 
 
 # --- rendering ---------------------------------------------------------------------------------------------
@@ -291,12 +291,12 @@ def kind_mapping(report, kind_config, url):
         for mapping in node.get("extraPortMappings") or []:
             mappings.append((node, mapping))
             if mapping.get("hostPort") == port and _address_matches(mapping.get("listenAddress"), host):
-                report.ok("a", "verify_ingress_url %s -> kind %s:%s -> node port %s" % (
+                report.ok("ingress", "verify_ingress_url %s -> kind %s:%s -> node port %s" % (
                     url, mapping.get("listenAddress") or "0.0.0.0", port, mapping.get("containerPort")))
                 return node, mapping
     published = ", ".join("%s:%s->%s" % (m.get("listenAddress") or "0.0.0.0", m.get("hostPort"), m.get("containerPort"))
                           for _n, m in mappings) or "none"
-    report.bad("a", "verify_ingress_url %s (host %s, port %s) -> kind extraPortMappings: no mapping publishes "
+    report.bad("ingress", "verify_ingress_url %s (host %s, port %s) -> kind extraPortMappings: no mapping publishes "
                     "that address and port (mappings: %s)" % (url, host, port, published))
     return None, None
 
@@ -332,15 +332,15 @@ def ingress_controller(report, node, mapping, controller_objects, release):
                     labels = node_labels(node)
                     selector = spec.get("nodeSelector") or {}
                     if not all(k in MACHINE_LABELS or labels.get(k) == str(v) for k, v in selector.items()):
-                        report.bad("a", "%s nodeSelector %s -> kind node %s labels %s: the controller's pod is "
+                        report.bad("ingress", "%s nodeSelector %s -> kind node %s labels %s: the controller's pod is "
                                         "never scheduled on the node kind maps port %s to" % (
                                             ident(workload), fmt_labels(selector), node.get("role"),
                                             fmt_labels(labels), node_port))
                         return None
-                    report.ok("a", "kind node port %s -> %s hostPort %s (containerPort %s)" % (
+                    report.ok("ingress", "kind node port %s -> %s hostPort %s (containerPort %s)" % (
                         node_port, ident(workload), node_port, port.get("containerPort")))
                     return workload
-    report.bad("a", "kind containerPort %s -> ingress controller (release %s): no pod binds hostPort %s "
+    report.bad("ingress", "kind containerPort %s -> ingress controller (release %s): no pod binds hostPort %s "
                     "(hostPorts: %s)" % (node_port, release, node_port, ", ".join(map(str, sorted(bound))) or "none"))
     return None
 
@@ -359,21 +359,21 @@ def app_ingress(report, overlay, host, classes, issuers_check=True):
             if rule.get("host") != host:
                 continue
             if classes is not None and spec.get("ingressClassName") not in classes:
-                report.bad("a", "%s ingressClassName %s -> the controller's IngressClass %s: no controller "
+                report.bad("ingress", "%s ingressClassName %s -> the controller's IngressClass %s: no controller "
                                 "serves this Ingress" % (ident(ingress), spec.get("ingressClassName"),
                                                          ", ".join(classes) or "none"))
             for path in (rule.get("http") or {}).get("paths") or []:
                 if path.get("path", "/") == "/" or path.get("pathType") == "ImplementationSpecific" and not path.get("path"):
                     backend = (path.get("backend") or {}).get("service") or {}
                     port = backend.get("port") or {}
-                    report.ok("a", "verify_ingress_host %s -> %s path / -> service %s port %s" % (
+                    report.ok("ingress", "verify_ingress_host %s -> %s path / -> service %s port %s" % (
                         host, ident(ingress), backend.get("name"), port.get("number", port.get("name"))))
                     return ingress, backend.get("name"), port.get("number", port.get("name"))
-            report.bad("a", "%s rule for host %s -> verify's requests to /, /health, /metrics: no path / "
+            report.bad("ingress", "%s rule for host %s -> verify's requests to /, /health, /metrics: no path / "
                             "(paths: %s)" % (ident(ingress), host, ", ".join(
                                 p.get("path", "") for p in (rule.get("http") or {}).get("paths") or [])))
             return ingress, None, None
-    report.bad("a", "verify_ingress_host %s -> the overlay's Ingress rules: no rule for that host (hosts: %s)"
+    report.bad("ingress", "verify_ingress_host %s -> the overlay's Ingress rules: no rule for that host (hosts: %s)"
                % (host, ", ".join(str(h) for h in rules) or "none"))
     return None, None, None
 
@@ -426,45 +426,47 @@ def check_ingress_path(report, inputs, overlay, charts):
     controller = charts.get(release) if charts is not None and release else None
     classes = ingress_classes(controller) if controller is not None else None
     if kind_config is None:
-        report.skip("a", "verify_ingress_url -> kind extraPortMappings: not a kind cluster (cluster_provider "
+        report.skip("ingress", "verify_ingress_url -> kind extraPortMappings: not a kind cluster (cluster_provider "
                          "existing): the ingress address is the cluster's own")
     else:
         node, mapping = kind_mapping(report, kind_config, url)
         if mapping is not None:
             if controller is None:
-                report.skip("a", "kind node port %s -> the ingress controller's hostPort: %s" % (
+                report.skip("ingress", "kind node port %s -> the ingress controller's hostPort: %s" % (
                     mapping.get("containerPort"), inputs.get("charts_reason") or "the charts were not rendered"))
             else:
                 ingress_controller(report, node, mapping, controller, release)
     if controller is None and release:
-        report.skip("a", "Ingress ingressClassName -> the controller's IngressClass: %s" % (
+        report.skip("ingress", "Ingress ingressClassName -> the controller's IngressClass: %s" % (
             inputs.get("charts_reason") or "the charts were not rendered"))
     ingress, service_name, port_ref = app_ingress(report, overlay, host, classes)
     if service_name is None:
         return
     service = find_service(overlay, service_name)
     if service is None:
-        report.bad("a", "%s backend service %s -> the overlay's Services: no such Service (Services: %s)" % (
+        report.bad("ingress", "%s backend service %s -> the overlay's Services: no such Service (Services: %s)" % (
             ident(ingress), service_name, ", ".join(meta(s).get("name") for s in of_kind(overlay, "Service"))
             or "none"))
         return
-    service_to_app(report, "a", "%s backend port %s" % (ident(ingress), port_ref), service, port_ref, overlay, "PORT")
+    service_to_app(report, "ingress", "%s backend port %s" % (ident(ingress), port_ref), service, port_ref, overlay, "PORT")
 
 
 def check_port_forward(report, inputs, overlay):
     verify = inputs.get("verify") or {}
     service = find_service(overlay, verify.get("service_name"))
     if service is None:
-        report.bad("b", "verify port-forward service/%s -> the overlay's Services: no such Service (Services: %s)"
-                   % (verify.get("service_name"), ", ".join(meta(s).get("name") for s in of_kind(overlay, "Service"))
-                      or "none"))
+        report.bad("port-forward", "verify port-forward service/%s -> the overlay's Services: no such Service "
+                                   "(Services: %s)" % (verify.get("service_name"), ", ".join(
+                                       meta(s).get("name") for s in of_kind(overlay, "Service")) or "none"))
         return
-    remotes = verify.get("port_forward_remote_ports") or []
+    # verify_service_ports: the REMOTE side of each LOCAL:REMOTE the verify role passes to kubectl port-forward.
+    remotes = [(key, value) for key, value in sorted((verify.get("service_ports") or {}).items())]
     if not remotes:
-        report.bad("b", "verify port-forward task -> Service %s: no LOCAL:REMOTE port found in the task" %
-                   ident(service))
-    for remote in remotes:
-        service_to_app(report, "b", "verify port-forward remote port %s" % remote, service, remote, overlay, None)
+        report.bad("port-forward", "verify_service_ports -> Service %s: no port to forward" % ident(service))
+    for key, remote in remotes:
+        remote = int(remote) if str(remote).isdigit() else remote
+        service_to_app(report, "port-forward", "verify_service_ports.%s %s" % (key, remote), service, remote,
+                       overlay, None)
 
 
 def image_registry_host(image):
@@ -475,81 +477,69 @@ def image_registry_host(image):
     return "docker.io"
 
 
-def parse_hosts_toml(text):
-    """The upstream hosts of a containerd hosts.toml ([host."URL"] sections), as URLs."""
-    return re.findall(r'^\s*\[host\."([^"]+)"\]', text or "", re.MULTILINE)
-
-
 def check_image(report, inputs, overlay):
     registry = inputs.get("registry") or {}
     images = [c.get("image", "") for w in overlay if w.get("kind") in WORKLOAD_KINDS
               for c in pod_spec(w).get("containers") or []]
     if not images:
-        report.bad("c", "the overlay's workloads -> image: no container image rendered")
+        report.bad("image", "the overlay's workloads -> image: no container image rendered")
         return
     mirror = registry.get("mirror_host")
+    kind_network = registry.get("kind_network", "kind")
     for image in images:
         host = image_registry_host(image)
         local = host.split(":")[0] in ("localhost", "127.0.0.1")
         if not local:
-            report.skip("c", "image %s -> registry %s: not the local registry; the nodes pull from it directly "
-                             "(reachability is not checked offline)" % (image, host))
-            continue
-        if host != mirror:
-            report.bad("c", "image %s (registry %s) -> containerd hosts.toml (certs.d/%s): no hosts.toml for "
-                            "%s, so the nodes would pull from their own loopback" % (image, host, mirror, host))
-            continue
-        upstreams = parse_hosts_toml(registry.get("hosts_toml"))
-        expected = "%s:%s" % (registry.get("name"), registry.get("container_port"))
-        if not upstreams:
-            report.bad("c", "containerd hosts.toml for %s -> registry container %s: no [host.\"...\"] section" % (
-                mirror, expected))
-            continue
-        scheme, upstream_host, upstream_port = url_parts(upstreams[0])
-        if (upstream_host, upstream_port) != (registry.get("name"), registry.get("container_port")):
-            report.bad("c", "containerd hosts.toml %s -> registry container %s: host or port differ (%s:%s vs %s)" % (
-                upstreams[0], expected, upstream_host, upstream_port, expected))
-        elif registry.get("network") != registry.get("kind_network", "kind"):
-            report.bad("c", "registry container %s on network %s -> kind nodes on network %s: not the same "
-                            "network, so the nodes cannot resolve %s" % (
-                                registry.get("name"), registry.get("network"), registry.get("kind_network", "kind"),
-                                registry.get("name")))
+            report.skip("image", "image %s -> registry %s: not the local registry; the nodes pull from it directly "
+                                 "(reachability is not checked offline)" % (image, host))
+        elif host != mirror:
+            report.bad("image", "image %s (registry %s) -> containerd hosts.toml (certs.d/%s): no hosts.toml for "
+                                "%s, so the nodes would pull from their own loopback" % (image, host, mirror, host))
+        elif registry.get("network") != kind_network:
+            report.bad("image", "registry container %s on network %s -> kind nodes on network %s: not the same "
+                                "network, so the nodes cannot resolve %s" % (
+                                    registry.get("name"), registry.get("network"), kind_network, registry.get("name")))
         else:
-            report.ok("c", "image %s -> hosts.toml certs.d/%s -> %s -> container %s:%s on network %s" % (
-                image, mirror, upstreams[0], registry.get("name"), registry.get("container_port"),
-                registry.get("network")))
+            # The hosts.toml's upstream and the container's name and port come from the same variables
+            # (roles/local_registry), so they cannot disagree: nothing to follow there.
+            report.ok("image", "image %s -> hosts.toml certs.d/%s -> container %s on network %s" % (
+                image, mirror, registry.get("name"), registry.get("network")))
 
 
 SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
 
 
 def check_repo(report, inputs):
-    url = inputs.get("argocd_repo_url") or ""
+    application = (inputs.get("argocd") or {}).get("application")
+    if application:
+        url = ((application.get("spec") or {}).get("source") or {}).get("repoURL") or ""
+    else:
+        url = inputs.get("argocd_repo_url") or ""
     containers = inputs.get("network_containers") or []
     on_kind = inputs.get("kind_config") is not None
     if SCP_LIKE.match(url):
-        report.ok("d", "argocd_repo_url %s -> an ssh remote (reachability is not checked offline)" % url)
+        report.ok("gitops-repo", "repoURL %s -> an ssh remote (reachability is not checked offline)" % url)
         return
     scheme, host, _port = url_parts(url) if "://" in url else ("", None, None)
     if not scheme:
-        report.bad("d", "argocd_repo_url %s -> Argo CD's repo-server in the cluster: not a URL (a path on the "
+        report.bad("gitops-repo", "repoURL %s -> Argo CD's repo-server in the cluster: not a URL (a path on the "
                         "build host, which the cluster cannot read); use git:// or http(s):// of a server it reaches"
                    % (url or "(empty)"))
         return
     if host in ("localhost", "127.0.0.1", "::1"):
-        report.bad("d", "argocd_repo_url %s -> Argo CD's repo-server: %s is the pod's own loopback, not the build "
+        report.bad("gitops-repo", "repoURL %s -> Argo CD's repo-server: %s is the pod's own loopback, not the build "
                         "host" % (url, host))
         return
     names = [c if isinstance(c, str) else c.get("name") for c in containers]
     looks_like_container = host and "." not in host and not re.match(r"^[\d:]+$", host)
     if scheme in ("git", "http", "https") and looks_like_container and on_kind:
         if host in names:
-            report.ok("d", "argocd_repo_url %s -> container %s on the kind network" % (url, host))
+            report.ok("gitops-repo", "repoURL %s -> container %s on the kind network" % (url, host))
         else:
-            report.bad("d", "argocd_repo_url %s -> a container named %s on the kind network: no such container "
+            report.bad("gitops-repo", "repoURL %s -> a container named %s on the kind network: no such container "
                             "is created (containers: %s)" % (url, host, ", ".join(names) or "none"))
         return
-    report.ok("d", "argocd_repo_url %s -> %s server %s (reachability is not checked offline)" % (url, scheme, host))
+    report.ok("gitops-repo", "repoURL %s -> %s server %s (reachability is not checked offline)" % (url, scheme, host))
 
 
 JOB_MATCHER = re.compile(r'\bjob\s*=\s*"([^"]*)"')
@@ -600,7 +590,7 @@ def check_monitoring(report, inputs, overlay, charts):
         matched = [s for s in services if meta(s).get("namespace") in allowed
                    and labels_match(spec.get("selector") or {}, meta(s).get("labels") or {})]
         if not matched:
-            report.bad("e", "%s selector %s -> Services: none in %s carries those labels (Services: %s)" % (
+            report.bad("monitoring", "%s selector %s -> Services: none in %s carries those labels (Services: %s)" % (
                 ident(monitor), fmt_selector(spec.get("selector")), ", ".join(allowed),
                 "; ".join("%s %s" % (ident(s), fmt_labels(meta(s).get("labels"))) for s in services) or "none"))
             continue
@@ -608,10 +598,10 @@ def check_monitoring(report, inputs, overlay, charts):
             names = [p.get("name") for p in (service.get("spec") or {}).get("ports") or []]
             for endpoint in spec.get("endpoints") or []:
                 if endpoint.get("port") and endpoint["port"] not in names:
-                    report.bad("e", "%s endpoint port %s -> %s port names %s: no such port name" % (
+                    report.bad("monitoring", "%s endpoint port %s -> %s port names %s: no such port name" % (
                         ident(monitor), endpoint["port"], ident(service), ", ".join(str(n) for n in names)))
                 else:
-                    report.ok("e", "%s port %s -> %s" % (ident(monitor), endpoint.get("port"), ident(service)))
+                    report.ok("monitoring", "%s port %s -> %s" % (ident(monitor), endpoint.get("port"), ident(service)))
             job_label = spec.get("jobLabel")
             job = (meta(service).get("labels") or {}).get(job_label) if job_label else meta(service).get("name")
             jobs.setdefault(namespace, set()).add(job)
@@ -629,29 +619,29 @@ def check_monitoring(report, inputs, overlay, charts):
         known = jobs.get(meta(rule).get("namespace"), set())
         for job in sorted(wanted):
             if job in known:
-                report.ok("e", "%s job=\"%s\" -> ServiceMonitor job %s" % (ident(rule), job, job))
+                report.ok("monitoring", "%s job=\"%s\" -> ServiceMonitor job %s" % (ident(rule), job, job))
             elif job in platform_jobs:
-                report.ok("e", "%s job=\"%s\" -> %s's %s" % (ident(rule), job, monitoring, platform_jobs[job]))
+                report.ok("monitoring", "%s job=\"%s\" -> %s's %s" % (ident(rule), job, monitoring, platform_jobs[job]))
             elif not platform_rendered and monitoring:
-                report.skip("e", "%s job=\"%s\" -> a ServiceMonitor of %s: %s" % (
+                report.skip("monitoring", "%s job=\"%s\" -> a ServiceMonitor of %s: %s" % (
                     ident(rule), job, monitoring, inputs.get("charts_reason") or "the charts were not rendered"))
             else:
-                report.bad("e", "%s rules select job=\"%s\" -> the job the operator sets from the ServiceMonitor "
+                report.bad("monitoring", "%s rules select job=\"%s\" -> the job the operator sets from the ServiceMonitor "
                                 "(the Service's name, or its jobLabel): %s" % (
                                     ident(rule), job,
                                     ", ".join(sorted(str(j) for j in set(known) | set(platform_jobs)))
                                     or "no ServiceMonitor"))
     if not monitoring:
-        report.skip("e", "Prometheus' selectors -> the app's ServiceMonitor and PrometheusRule: no monitoring release "
+        report.skip("monitoring", "Prometheus' selectors -> the app's ServiceMonitor and PrometheusRule: no monitoring release "
                          "(platform_monitoring_enabled false)")
         return
     if charts is None or monitoring not in charts:
-        report.skip("e", "Prometheus' selectors -> the app's ServiceMonitor and PrometheusRule: %s" % (
+        report.skip("monitoring", "Prometheus' selectors -> the app's ServiceMonitor and PrometheusRule: %s" % (
             inputs.get("charts_reason") or "the charts were not rendered"))
         return
     prometheuses = of_kind(charts[monitoring], "Prometheus")
     if not prometheuses:
-        report.bad("e", "release %s -> a Prometheus: the chart renders no Prometheus object" % monitoring)
+        report.bad("monitoring", "release %s -> a Prometheus: the chart renders no Prometheus object" % monitoring)
     for prometheus in prometheuses:
         spec = prometheus.get("spec") or {}
         own_namespace = meta(prometheus).get("namespace")
@@ -661,36 +651,36 @@ def check_monitoring(report, inputs, overlay, charts):
             for obj in of_kind(overlay, kind):
                 namespace = meta(obj).get("namespace")
                 if not labels_match(selector, meta(obj).get("labels") or {}):
-                    report.bad("e", "%s %sSelector %s -> %s labels %s: not selected" % (
+                    report.bad("monitoring", "%s %sSelector %s -> %s labels %s: not selected" % (
                         ident(prometheus), selector_key, fmt_selector(selector), ident(obj),
                         fmt_labels(meta(obj).get("labels"))))
                 elif namespace_selector is None and namespace != own_namespace:
-                    report.bad("e", "%s %sNamespaceSelector nil (its own namespace %s only) -> %s in namespace %s: "
+                    report.bad("monitoring", "%s %sNamespaceSelector nil (its own namespace %s only) -> %s in namespace %s: "
                                     "not selected" % (ident(prometheus), selector_key, own_namespace, ident(obj),
                                                       namespace))
                 elif namespace_selector is not None and not labels_match(
                         namespace_selector, namespace_labels(namespace)):
-                    report.bad("e", "%s %sNamespaceSelector %s -> namespace %s labels %s: not selected" % (
+                    report.bad("monitoring", "%s %sNamespaceSelector %s -> namespace %s labels %s: not selected" % (
                         ident(prometheus), selector_key, fmt_selector(namespace_selector), namespace,
                         fmt_labels(namespace_labels(namespace))))
                 else:
-                    report.ok("e", "%s %sSelector -> %s" % (ident(prometheus), selector_key, ident(obj)))
+                    report.ok("monitoring", "%s %sSelector -> %s" % (ident(prometheus), selector_key, ident(obj)))
 
 
 def check_tls(report, inputs, overlay):
     issuers = [meta(i).get("name") for i in of_kind(inputs.get("cluster_issuers") or [], "ClusterIssuer")]
     ingresses = of_kind(overlay, "Ingress")
     if not ingresses:
-        report.skip("f", "Ingress cert-manager.io/cluster-issuer -> ClusterIssuer: the overlay has no Ingress")
+        report.skip("tls", "Ingress cert-manager.io/cluster-issuer -> ClusterIssuer: the overlay has no Ingress")
     for ingress in ingresses:
         wanted = (meta(ingress).get("annotations") or {}).get("cert-manager.io/cluster-issuer")
         if wanted is None:
-            report.skip("f", "%s: no cert-manager.io/cluster-issuer annotation" % ident(ingress))
+            report.skip("tls", "%s: no cert-manager.io/cluster-issuer annotation" % ident(ingress))
         elif wanted not in issuers:
-            report.bad("f", "%s annotation cert-manager.io/cluster-issuer %s -> the platform's ClusterIssuers %s: "
+            report.bad("tls", "%s annotation cert-manager.io/cluster-issuer %s -> the platform's ClusterIssuers %s: "
                             "no such issuer" % (ident(ingress), wanted, ", ".join(issuers) or "none"))
         else:
-            report.ok("f", "%s cluster-issuer %s -> ClusterIssuer %s" % (ident(ingress), wanted, wanted))
+            report.ok("tls", "%s cluster-issuer %s -> ClusterIssuer %s" % (ident(ingress), wanted, wanted))
 
 
 def overlay_dashboards(overlay):
@@ -738,20 +728,20 @@ def dashboard_datasource_uids(model):
 def check_dashboard(report, inputs, overlay, charts):
     dashboards = overlay_dashboards(overlay)
     if not dashboards:
-        report.skip("g", "dashboard ConfigMap -> Grafana's sidecar: the overlay ships no dashboard")
+        report.skip("dashboard", "dashboard ConfigMap -> Grafana's sidecar: the overlay ships no dashboard")
         return
     monitoring = inputs.get("monitoring_release")
     if not monitoring:
-        report.skip("g", "dashboard ConfigMap -> Grafana's sidecar: no monitoring release (platform_monitoring_enabled false)")
+        report.skip("dashboard", "dashboard ConfigMap -> Grafana's sidecar: no monitoring release (platform_monitoring_enabled false)")
         return
     if charts is None or monitoring not in charts:
-        report.skip("g", "dashboard ConfigMap -> Grafana's sidecar: %s" % (
+        report.skip("dashboard", "dashboard ConfigMap -> Grafana's sidecar: %s" % (
             inputs.get("charts_reason") or "the charts were not rendered"))
         return
     objects = charts[monitoring]
     sidecars = grafana_sidecars(objects, "sc-dashboard")
     if not sidecars:
-        report.bad("g", "release %s -> Grafana's dashboard sidecar: the chart renders none (grafana.enabled and "
+        report.bad("dashboard", "release %s -> Grafana's dashboard sidecar: the chart renders none (grafana.enabled and "
                         "grafana.sidecar.dashboards.enabled in its values)" % monitoring)
         return
     datasources = {}
@@ -770,19 +760,19 @@ def check_dashboard(report, inputs, overlay, charts):
             wanted = env.get("LABEL_VALUE")
             searched = [n.strip() for n in (env.get("NAMESPACE") or meta(workload).get("namespace") or "").split(",")]
             if env["LABEL"] not in labels or (wanted is not None and labels[env["LABEL"]] != wanted):
-                report.bad("g", "%s labels %s -> %s's sidecar selects %s=%s: not loaded" % (
+                report.bad("dashboard", "%s labels %s -> %s's sidecar selects %s=%s: not loaded" % (
                     ident(config_map), fmt_labels(labels), ident(workload), env["LABEL"],
                     wanted if wanted is not None else "(any value)"))
             elif "ALL" not in searched and namespace not in searched:
-                report.bad("g", "%s in namespace %s -> %s's sidecar searches %s: not loaded" % (
+                report.bad("dashboard", "%s in namespace %s -> %s's sidecar searches %s: not loaded" % (
                     ident(config_map), namespace, ident(workload), ", ".join(searched)))
             else:
-                report.ok("g", "%s %s -> %s's sidecar (%s=%s)" % (
+                report.ok("dashboard", "%s %s -> %s's sidecar (%s=%s)" % (
                     ident(config_map), name, ident(workload), env["LABEL"], labels[env["LABEL"]]))
         for uid in sorted(dashboard_datasource_uids(model)):
             source = datasources.get(uid)
             if source is None:
-                report.bad("g", "%s %s datasource uid %s -> the datasources %s provisions: %s" % (
+                report.bad("dashboard", "%s %s datasource uid %s -> the datasources %s provisions: %s" % (
                     ident(config_map), name, uid, monitoring, ", ".join(sorted(str(u) for u in datasources)) or "none"))
                 continue
             host, port = url_parts(source.get("url") or "")[1:3]
@@ -790,64 +780,205 @@ def check_dashboard(report, inputs, overlay, charts):
             services = [s for s in of_kind(objects, "Service") if meta(s).get("name") == service_name
                         and (not service_namespace or meta(s).get("namespace") in (service_namespace.split(".")[0], None))]
             if not services or not any(p.get("port") == port for p in (services[0].get("spec") or {}).get("ports") or []):
-                report.bad("g", "datasource %s url %s -> Services of %s: %s" % (
+                report.bad("dashboard", "datasource %s url %s -> Services of %s: %s" % (
                     uid, source.get("url"), monitoring, "; ".join("%s %s" % (ident(s), fmt_ports(s))
                                                                   for s in of_kind(objects, "Service")) or "none"))
             else:
-                report.ok("g", "%s datasource %s -> %s port %s" % (ident(config_map), uid, ident(services[0]), port))
+                report.ok("dashboard", "%s datasource %s -> %s port %s" % (ident(config_map), uid, ident(services[0]), port))
+
+
+def _argocd_glob(pattern, value):
+    """Argo CD's glob of an AppProject's sourceRepos and destinations (argoproj/argo-cd v3
+    pkg/apis/application/v1alpha1/app_project_types.go, IsSourcePermitted/isDestinationMatched: util/glob.Match,
+    where `*` also matches `/`; a leading `!` denies)."""
+    return fnmatch.fnmatchcase(value or "", pattern or "")
+
+
+def _admitted(patterns, value):
+    """Admitted by the allow patterns and not denied by any `!` pattern."""
+    allow = [p for p in patterns if not str(p).startswith("!")]
+    deny = [p[1:] for p in patterns if str(p).startswith("!")]
+    return any(_argocd_glob(p, value) for p in allow) and not any(_argocd_glob(p, value) for p in deny)
+
+
+def _strip_repo(url):
+    return (url or "").rstrip("/")
+
+
+def check_argocd_app(report, inputs, overlay):
+    argocd = inputs.get("argocd") or {}
+    application, project = argocd.get("application"), argocd.get("project")
+    if not application:
+        report.bad("argocd-app", "the argocd role's Application -> the overlay: no Application rendered")
+        return
+    name = ident(application)
+    spec = application.get("spec") or {}
+    source, destination = spec.get("source") or {}, spec.get("destination") or {}
+    repo_url, path = source.get("repoURL") or "", (source.get("path") or "").strip("/")
+    pushed = argocd.get("repo_url") or ""
+    if pushed and _strip_repo(repo_url) != _strip_repo(pushed):
+        report.bad("argocd-app", "%s repoURL %s -> the repository the pipeline pushes to, as the cluster reaches it "
+                                 "(%s): not the same repository" % (name, repo_url, pushed))
+    elif pushed:
+        report.ok("argocd-app", "%s repoURL %s -> the repository the pipeline pushes to" % (name, repo_url))
+    overlay_path = (argocd.get("overlay_path") or "").strip("/")
+    if path != overlay_path:
+        report.bad("argocd-app", "%s path %s -> the overlay the gitops role writes (%s): Argo CD would sync another "
+                                 "directory" % (name, path or "(empty)", overlay_path or "(none)"))
+    else:
+        report.ok("argocd-app", "%s path %s -> the gitops role's overlay" % (name, path))
+    revision, branch = source.get("targetRevision"), argocd.get("branch")
+    if branch and str(revision) != str(branch):
+        report.bad("argocd-app", "%s targetRevision %s -> the branch the gitops role pushes to (%s): Argo CD would "
+                                 "never see the pushed commits" % (name, revision, branch))
+    elif branch:
+        report.ok("argocd-app", "%s targetRevision %s -> gitops branch %s" % (name, revision, branch))
+    wanted = destination.get("namespace")
+    namespaces = sorted(set(meta(o).get("namespace") for o in overlay if meta(o).get("namespace")))
+    if namespaces != [wanted]:
+        report.bad("argocd-app", "%s destination namespace %s -> the overlay's namespace %s: the objects would go "
+                                 "elsewhere" % (name, wanted, ", ".join(namespaces) or "(none)"))
+    else:
+        report.ok("argocd-app", "%s destination namespace %s -> the overlay's namespace" % (name, wanted))
+    if not project:
+        report.bad("argocd-app", "%s project %s -> the argocd role's AppProject: none rendered" % (name, spec.get("project")))
+        return
+    project_spec = project.get("spec") or {}
+    if spec.get("project") != meta(project).get("name"):
+        report.bad("argocd-app", "%s project %s -> AppProject %s: not that project" % (
+            name, spec.get("project"), meta(project).get("name")))
+    repos = [str(r) for r in project_spec.get("sourceRepos") or []]
+    if not _admitted(repos, repo_url):
+        report.bad("argocd-app", "%s repoURL %s -> %s sourceRepos %s: not admitted" % (
+            name, repo_url, ident(project), ", ".join(repos) or "none"))
+    else:
+        report.ok("argocd-app", "%s repoURL -> %s sourceRepos" % (name, ident(project)))
+    server = destination.get("server") or ""
+    allowed = [(str(d.get("server") or "*"), str(d.get("namespace") or "")) for d in project_spec.get("destinations") or []]
+    if not any(_argocd_glob(s, server) and _admitted([n], wanted) for s, n in allowed):
+        report.bad("argocd-app", "%s destination %s namespace %s -> %s destinations %s: not admitted" % (
+            name, server, wanted, ident(project), ", ".join("%s %s" % pair for pair in allowed) or "none"))
+    else:
+        report.ok("argocd-app", "%s destination namespace %s -> %s destinations" % (name, wanted, ident(project)))
+
+
+PROBES = ("readinessProbe", "livenessProbe", "startupProbe")
+
+
+def check_probes(report, overlay):
+    probed = False
+    for workload in [o for kind in WORKLOAD_KINDS for o in of_kind(overlay, kind)]:
+        for container in pod_spec(workload).get("containers") or []:
+            ports = container.get("ports") or []
+            for probe_name in PROBES:
+                probe = container.get(probe_name) or {}
+                handler = probe.get("httpGet") or probe.get("tcpSocket") or probe.get("grpc")
+                if not handler or handler.get("port") is None:
+                    continue
+                probed = True
+                port = handler["port"]
+                number = int(port) if str(port).isdigit() else None
+                found = [p for p in ports if (p.get("containerPort") == number if number is not None
+                                              else p.get("name") == port)]
+                if not found:
+                    report.bad("probes", "%s container %s %s port %s -> its container ports %s: no such port" % (
+                        ident(workload), container.get("name"), probe_name, port,
+                        ", ".join("%s (%s)" % (p.get("containerPort"), p.get("name")) for p in ports) or "none"))
+                else:
+                    report.ok("probes", "%s container %s %s port %s -> container port %s" % (
+                        ident(workload), container.get("name"), probe_name, port, found[0].get("containerPort")))
+    if not probed:
+        report.skip("probes", "the overlay's containers -> their ports: no probe with a port")
 
 
 def check(inputs, overlay, charts):
     """Follow every link; charts is {release: objects} or None (then inputs['charts_reason'] says why)."""
     report = Report()
     skip = inputs.get("skip") or {}
-    for link in sorted(LINKS):
+    followers = {
+        "ingress": lambda: check_ingress_path(report, inputs, overlay, charts),
+        "port-forward": lambda: check_port_forward(report, inputs, overlay),
+        "image": lambda: check_image(report, inputs, overlay),
+        "gitops-repo": lambda: check_repo(report, inputs),
+        "argocd-app": lambda: check_argocd_app(report, inputs, overlay),
+        "monitoring": lambda: check_monitoring(report, inputs, overlay, charts),
+        "tls": lambda: check_tls(report, inputs, overlay),
+        "dashboard": lambda: check_dashboard(report, inputs, overlay, charts),
+        "probes": lambda: check_probes(report, overlay),
+    }
+    for link in LINKS:
         if link in skip:
             report.skip(link, "%s: %s" % (LINKS[link], skip[link]))
-    if "a" not in skip:
-        check_ingress_path(report, inputs, overlay, charts)
-    if "b" not in skip:
-        check_port_forward(report, inputs, overlay)
-    if "c" not in skip:
-        check_image(report, inputs, overlay)
-    if "d" not in skip:
-        check_repo(report, inputs)
-    if "e" not in skip:
-        check_monitoring(report, inputs, overlay, charts)
-    if "f" not in skip:
-        check_tls(report, inputs, overlay)
-    if "g" not in skip:
-        check_dashboard(report, inputs, overlay, charts)
+        else:
+            followers[link]()
     return report.as_dict()
 
 
-# --- inputs read from the roles' own files -----------------------------------------------------------------------
+# --- which links a run follows -------------------------------------------------------------------------------
 
-def lookup_path(variables, dotted):
-    value = variables
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            raise WiringSetupError("port-forward task refers to %s, which is not set" % dotted)
-        value = value[part]
-    return value
+# The stages whose plays render or install what the links join (the gitops role's overlay, the platform's charts).
+WIRED_STAGES = ("gitops", "platform")
 
 
-REMOTE_LITERAL = re.compile(r"~\s*'(?::)(\d+)'")
-REMOTE_VARIABLE = re.compile(r"~\s*':'\s*~\s*\(?\s*([A-Za-z_][\w.]*)")
+def plan(stages, would_run, settings):
+    """Which links this run follows, and why the others are not: (applies, {link: reason}).
+
+    stages: the roles of the play's stages (None or empty: every link, as playbooks/check.yml). would_run(tags):
+    whether a task with those tags runs under the run's --tags/--skip-tags (Ansible's own rule, from the caller).
+    settings: cluster_provider, cluster_flavor, verify_ingress, verify_port_forward, verify_direct_url.
+    applies is false for a play that neither bootstraps nor deploys (nothing it does depends on the wiring)."""
+    every = not stages
+    stages = set(stages or [])
+    # Argo CD's tasks carry the tag argocd and their play's (bootstrap, deploy, promote): a run that skips them
+    # (--skip-tags bootstrap,argocd, playbooks/vars/without_cluster.yml) or selects none (--tags build) puts
+    # nothing on a cluster.
+    cluster = any(would_run(["argocd", play]) for play in ("bootstrap", "deploy", "promote"))
+    verifies = (every or "verify" in stages) and would_run(["verify"])
+    wired = every or bool(stages & set(WIRED_STAGES))
+    applies = every or (wired and any(would_run([tag]) for tag in ("bootstrap", "deploy", "render", "promote")))
+    openshift = settings.get("cluster_flavor") == "openshift"
+    not_wired = "" if wired else "this play neither bootstraps nor deploys"
+    no_argocd = ("no cluster in this run" if not cluster
+                 else "this play does not configure Argo CD" if not (every or "argocd" in stages) else "")
+    reasons = {
+        "ingress": ("verify_ingress is false" if not settings.get("verify_ingress", True)
+                    else "openshift: the router serves a Route" if openshift
+                    else "this run does not verify" if not verifies
+                    else "no cluster in this run" if not cluster else ""),
+        "port-forward": ("verify_direct_url is set" if settings.get("verify_direct_url")
+                         else "verify_port_forward is false" if not settings.get("verify_port_forward", True)
+                         else "this run does not verify" if not verifies else ""),
+        "image": ("not a kind cluster: no local registry wiring" if settings.get("cluster_provider", "kind") != "kind"
+                  else "no cluster in this run" if not cluster
+                  else "this play neither bootstraps nor deploys" if not (every or stages & {"local_registry", "gitops"})
+                  else ""),
+        "gitops-repo": no_argocd,
+        "argocd-app": no_argocd,
+        "monitoring": not_wired,
+        "tls": "openshift: a Route, not an Ingress" if openshift else not_wired,
+        "dashboard": not_wired,
+        "probes": not_wired,
+    }
+    return applies, dict((link, reason) for link, reason in reasons.items() if reason)
 
 
-def port_forward_remote_ports(task_text, variables):
-    """The REMOTE side of each LOCAL:REMOTE the verify role's port-forward task passes to kubectl.
-
-    Read from the task itself (roles/verify/tasks/port_forward.yml), so the check follows whatever the role
-    forwards: `... ~ ':8080'` gives 8080, `... ~ ':' ~ verify_x.app` gives that variable's value.
-    """
-    if "port-forward" not in (task_text or ""):
-        raise WiringSetupError("the port-forward task has no kubectl port-forward command")
-    section = task_text[task_text.index("port-forward"):]
-    ports = [int(p) for p in REMOTE_LITERAL.findall(section)]
-    ports += [lookup_path(variables, name) for name in REMOTE_VARIABLE.findall(section)]
-    return [int(p) if str(p).isdigit() else p for p in ports]
+def summary(result):
+    """One line: how many links were followed, and which were not and why (links that share a reason together)."""
+    reasons = {}
+    for line in result.get("not_followed") or []:
+        link, _space, text = line[1:].partition(") ")
+        reason = text.partition(": ")[2] or text
+        if not any(link in links for links in reasons.values()):
+            reasons.setdefault(reason, []).append(link)
+    skipped = set(link for links in reasons.values() for link in links)
+    broken = set(line[1:].partition(")")[0] for line in result.get("broken") or [])
+    followed = [link for link in LINKS if link not in skipped and link not in broken]
+    text = "wiring: %d of %d links followed (%s)" % (len(followed), len(LINKS), ", ".join(followed) or "none")
+    if broken:
+        text += "; broken: %s" % ", ".join(link for link in LINKS if link in broken)
+    if reasons:
+        text += "; not followed: %s" % "; ".join("%s (%s)" % (", ".join(links), reason) for reason, links in reasons.items())
+    return text
 
 
 def load_yaml_all(text):

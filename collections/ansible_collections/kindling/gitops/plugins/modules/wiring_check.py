@@ -15,22 +15,28 @@ description:
   - Renders the app's overlay (C(kubectl kustomize)) and, when O(render_charts) is true and helm works, every
     platform release (C(helm template), from O(chart_dir) when it holds the packaged chart, else from the chart
     repository), then follows each link and fails when its two ends disagree.
-  - "(a) the ingress path: O(verify.ingress_url) -> kind C(extraPortMappings) (hostPort, listenAddress) -> the
-    ingress controller's pod hostPort on the node kind labels -> the Ingress rule for O(verify.ingress_host)
-    (class, path C(/), backend) -> Service port -> targetPort -> container port -> the app's C(PORT)."
-  - "(b) the direct path: each remote port of the verify role's port-forward task -> a Service port -> targetPort
-    -> container port -> the app's C(PORT) or C(METRICS_PORT)."
-  - "(c) the image: the overlay's image registry -> containerd C(hosts.toml) -> the registry container's name and
-    port on the kind network."
-  - "(d) the GitOps repository: O(argocd_repo_url) must be a URL the cluster reaches; a C(git://) or C(http(s)://)
-    URL whose host is a bare name is a container on the kind network and must be one of O(network_containers)."
-  - "(e) monitoring: the ServiceMonitor's selector and port name -> the Service; the rendered Prometheus'
+  - "C(ingress): O(verify.ingress_url) -> kind C(extraPortMappings) (hostPort, listenAddress) -> the ingress
+    controller's pod hostPort on the node kind labels -> the Ingress rule for O(verify.ingress_host) (class, path
+    C(/), backend) -> Service port -> targetPort -> container port -> the app's C(PORT)."
+  - "C(port-forward): each of O(verify.service_ports) (the remote ports of the verify role's port-forward) -> a
+    Service port -> targetPort -> container port -> the app's C(PORT) or C(METRICS_PORT)."
+  - "C(image): the overlay's image registry -> the containerd C(hosts.toml) the local_registry role writes for
+    O(registry.mirror_host) -> the registry container's network, which must be the kind nodes'."
+  - "C(gitops-repo): the Application's repoURL (else O(argocd_repo_url)) must be a URL the cluster reaches; a
+    C(git://) or C(http(s)://) URL whose host is a bare name is a container on the kind network and must be one
+    of O(network_containers)."
+  - "C(argocd-app): the Application's repoURL -> O(argocd.repo_url), its path -> O(argocd.overlay_path), its
+    targetRevision -> O(argocd.branch), its destination namespace -> the overlay's namespace; the AppProject's
+    sourceRepos admit the repoURL and its destinations the namespace."
+  - "C(monitoring): the ServiceMonitor's selector and port name -> the Service; the rendered Prometheus'
     selectors -> the ServiceMonitor's and PrometheusRule's labels and namespaces; each rule's C(job) -> the job
     the operator sets (the Service's name, or its C(jobLabel))."
-  - "(f) TLS: the C(cert-manager.io/cluster-issuer) of each Ingress -> a ClusterIssuer in O(cluster_issuers)."
-  - "(g) dashboard: each Grafana dashboard ConfigMap of the overlay -> the labels and namespaces the chart's Grafana
+  - "C(tls): the C(cert-manager.io/cluster-issuer) of each Ingress -> a ClusterIssuer in O(cluster_issuers)."
+  - "C(dashboard): each Grafana dashboard ConfigMap of the overlay -> the labels and namespaces the chart's Grafana
     dashboard sidecar loads; each panel's datasource uid -> a datasource the chart provisions, whose URL is a
     rendered Service and port."
+  - "C(probes): each readiness, liveness and startup probe's port in the overlay -> a port (name or number) of
+    its container."
   - Each broken link is one line naming both ends and the values that disagree. Links that cannot be followed
     (charts not rendered, a link switched off by O(skip)) are listed in RV(not_followed) with the reason.
 author:
@@ -129,11 +135,8 @@ options:
       service_name:
         description: verify_service_name, the Service the port-forward targets.
         type: str
-      port_forward_task:
-        description: The verify role's port-forward task file; the remote ports are read from its command.
-        type: path
-      port_forward_vars:
-        description: Variables that task refers to, for remote ports given as variables.
+      service_ports:
+        description: verify_service_ports, the Service ports (names or numbers) the port-forward targets.
         type: dict
         default: {}
   registry:
@@ -141,18 +144,12 @@ options:
     type: dict
     default: {}
     suboptions:
-      hosts_toml:
-        description: The rendered containerd C(hosts.toml).
-        type: str
       mirror_host:
-        description: The registry host the C(hosts.toml) is written for (C(certs.d/<host>)).
+        description: The registry host each node's containerd C(hosts.toml) is written for (C(certs.d/<host>)).
         type: str
       name:
         description: The registry container's name.
         type: str
-      container_port:
-        description: The port the registry listens on inside its container.
-        type: int
       network:
         description: The docker network the registry container joins.
         type: str
@@ -160,6 +157,26 @@ options:
         description: The docker network of the kind nodes.
         type: str
         default: kind
+  argocd:
+    description: The objects the argocd role applies and what they must point at.
+    type: dict
+    default: {}
+    suboptions:
+      application:
+        description: This env's Application, as the argocd role renders it.
+        type: dict
+      project:
+        description: Its AppProject, as the argocd role renders it.
+        type: dict
+      repo_url:
+        description: The repository the pipeline pushes to, as the cluster reaches it (the git server's URL when it serves it).
+        type: str
+      overlay_path:
+        description: The overlay's directory inside the repository, as the gitops role writes it.
+        type: str
+      branch:
+        description: The branch the gitops role pushes to.
+        type: str
   argocd_repo_url:
     description: The repoURL of Argo CD's Application.
     type: str
@@ -173,7 +190,9 @@ options:
     description: The ClusterIssuers the platform creates (YAML text of the rendered template, or a list of objects).
     type: raw
   skip:
-    description: Links not to follow (C(a) to C(g)) and why; each is reported in RV(not_followed).
+    description:
+      - Links not to follow (C(ingress), C(port-forward), C(image), C(gitops-repo), C(argocd-app), C(monitoring),
+        C(tls), C(dashboard), C(probes)) and why; each is reported in RV(not_followed).
     type: dict
     default: {}
 seealso:
@@ -181,10 +200,11 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Follow every link (playbooks/tasks/wiring_check.yml builds these inputs from the roles' own templates)
+# roles/preflight/tasks/wiring.yml calls it through its action plugin, which decides the links to skip.
+- name: Follow every link
   kindling.gitops.wiring_check:
     overlay_path: /tmp/wiring/apps/app1/overlays/dev
-    kind_config: "{{ lookup('ansible.builtin.template', 'kind-config.yml.j2') }}"
+    kind_config: "{{ kind_cluster_config }}"
     releases: "{{ wiring_releases }}"
     chart_dir: /opt/charts
     ingress_release: traefik
@@ -193,21 +213,20 @@ EXAMPLES = r"""
       ingress_url: http://127.0.0.1:8080
       ingress_host: app1.dev.localhost
       service_name: app1
-      port_forward_task: roles/verify/tasks/port_forward.yml
+      service_ports: {app: http, metrics: metrics}
     registry:
-      hosts_toml: "{{ lookup('ansible.builtin.template', 'hosts.toml.j2') }}"
       mirror_host: localhost:5001
       name: kind-registry
-      container_port: 5000
       network: kind
-    argocd_repo_url: git://kindling-git/gitops.git
+    argocd:
+      application: "{{ argocd_objects.application }}"
+      project: "{{ argocd_objects.project }}"
+      repo_url: git://kindling-git/gitops.git
+      overlay_path: apps/app1/overlays/dev
+      branch: main
     network_containers: [kind-registry, kindling-git]
     cluster_issuers: "{{ lookup('ansible.builtin.template', 'cluster-issuers.yaml.j2') }}"
   register: wiring
-
-- name: Say which links were not followed
-  ansible.builtin.debug:
-    var: wiring.not_followed
 """
 
 RETURN = r"""
@@ -217,14 +236,14 @@ broken:
   type: list
   elements: str
   sample:
-    - "(a) verify_ingress_url http://127.0.0.1 (host 127.0.0.1, port 80) -> kind extraPortMappings: no mapping
-      publishes that address and port (mappings: 127.0.0.1:8080->80, 127.0.0.1:8443->443)"
+    - "(ingress) verify_ingress_url http://127.0.0.1 (host 127.0.0.1, port 80) -> kind extraPortMappings: no
+      mapping publishes that address and port (mappings: 127.0.0.1:8080->80, 127.0.0.1:8443->443)"
 not_followed:
   description: Links that were not followed, and why.
   returned: always
   type: list
   elements: str
-  sample: ["(a) kind node port 80 -> the ingress controller's hostPort: helm not found"]
+  sample: ["(ingress) kind node port 80 -> the ingress controller's hostPort: helm not found"]
 followed:
   description: Links followed whose ends agree.
   returned: always
@@ -235,6 +254,11 @@ charts:
   returned: always
   type: dict
   sample: {traefik: 31, argo-cd: 44}
+summary:
+  description: One line saying how many links were followed, and which were not and why.
+  returned: always
+  type: str
+  sample: "wiring: 9 of 9 links followed (ingress, port-forward, image, gitops-repo, argocd-app, monitoring, tls, dashboard, probes)"
 """
 
 import os
@@ -265,10 +289,11 @@ def main():
                    chart=dict(type="str", required=True), repo_url=dict(type="str", required=True),
                    version=dict(type="str", required=True), values=dict(type="dict", default={}))
     verify = dict(ingress_url=dict(type="str"), ingress_host=dict(type="str"), service_name=dict(type="str"),
-                  port_forward_task=dict(type="path"), port_forward_vars=dict(type="dict", default={}))
-    registry = dict(hosts_toml=dict(type="str"), mirror_host=dict(type="str"), name=dict(type="str"),
-                    container_port=dict(type="int"), network=dict(type="str"),
+                  service_ports=dict(type="dict", default={}))
+    registry = dict(mirror_host=dict(type="str"), name=dict(type="str"), network=dict(type="str"),
                     kind_network=dict(type="str", default="kind"))
+    argocd = dict(application=dict(type="dict"), project=dict(type="dict"), repo_url=dict(type="str"),
+                  overlay_path=dict(type="str"), branch=dict(type="str"))
     module = AnsibleModule(argument_spec=dict(
         overlay_path=dict(type="path", required=True),
         kubectl=dict(type="str", default="kubectl"),
@@ -284,6 +309,7 @@ def main():
         monitoring_release=dict(type="str", default=""),
         verify=dict(type="dict", default={}, options=verify),
         registry=dict(type="dict", default={}, options=registry),
+        argocd=dict(type="dict", default={}, options=argocd),
         argocd_repo_url=dict(type="str", default=""),
         network_containers=dict(type="list", elements="str", default=[]),
         cluster_issuers=dict(type="raw"),
@@ -294,20 +320,11 @@ def main():
         module.fail_json(msg="the Python package PyYAML is required on the managed node")
     bad_links = sorted(set(params["skip"]) - set(wiring.LINKS))
     if bad_links:
-        module.fail_json(msg="skip: unknown link(s) %s (links are %s)" % (", ".join(bad_links), ", ".join(sorted(wiring.LINKS))),
+        module.fail_json(msg="skip: unknown link(s) %s (links are %s)" % (", ".join(bad_links), ", ".join(wiring.LINKS)),
                          field="skip")
     if not os.path.isdir(params["overlay_path"]):
         module.fail_json(msg="overlay_path: %s is not a directory" % params["overlay_path"], field="overlay_path")
     kind_config = as_objects(module, params["kind_config"], "kind_config")
-    verify_options = dict(params["verify"])
-    if verify_options.get("port_forward_task") and "b" not in params["skip"]:
-        try:
-            with open(verify_options["port_forward_task"]) as handle:
-                text = handle.read()
-            verify_options["port_forward_remote_ports"] = wiring.port_forward_remote_ports(
-                text, verify_options.get("port_forward_vars") or {})
-        except (OSError, wiring.WiringSetupError) as error:
-            module.fail_json(msg="verify.port_forward_task: %s" % error, field="verify.port_forward_task")
     try:
         overlay = kustomize_validate.kustomize_build(params["overlay_path"], params["kubectl"])
     except kustomize_validate.ValidationSetupError as error:
@@ -326,8 +343,9 @@ def main():
                 break
     inputs = dict(
         kind_config=kind_config[0] if kind_config else None,
-        verify=verify_options,
+        verify=params["verify"],
         registry=params["registry"],
+        argocd=params["argocd"],
         argocd_repo_url=params["argocd_repo_url"],
         network_containers=params["network_containers"],
         cluster_issuers=as_objects(module, params["cluster_issuers"], "cluster_issuers") or [],
@@ -338,9 +356,10 @@ def main():
     )
     result = wiring.check(inputs, overlay, charts)
     result["charts"] = dict((name, len(objects)) for name, objects in (charts or {}).items())
+    result["summary"] = wiring.summary(result)
     if result["broken"]:
-        module.fail_json(msg="wiring check: %d broken link(s):\n%s" % (len(result["broken"]), "\n".join(result["broken"])),
-                         changed=False, **result)
+        module.fail_json(msg="wiring check: %d broken link(s):\n%s\n%s" % (
+            len(result["broken"]), "\n".join(result["broken"]), result["summary"]), changed=False, **result)
     module.exit_json(changed=False, **result)
 
 

@@ -29,7 +29,9 @@ def overlay():
          "spec": {"template": {"metadata": {"labels": dict(labels)}, "spec": {"containers": [{
              "name": "app1", "image": "localhost:5001/app1:1.0.0@sha256:" + "a" * 64,
              "envFrom": [{"configMapRef": {"name": "app1-config-abc"}}],
-             "ports": [{"name": "http", "containerPort": 8080}, {"name": "metrics", "containerPort": 9090}]}]}}}},
+             "ports": [{"name": "http", "containerPort": 8080}, {"name": "metrics", "containerPort": 9090}],
+             "livenessProbe": {"httpGet": {"path": "/health", "port": "http"}},
+             "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}}}]}}}},
         {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
          "metadata": {"name": "app1", "namespace": NS, "annotations": {"cert-manager.io/cluster-issuer": "kindling-ca"}},
          "spec": {"ingressClassName": "traefik", "rules": [{"host": "app1.dev.localhost", "http": {"paths": [
@@ -75,15 +77,30 @@ def charts():
     }
 
 
+def argocd():
+    """The argocd role's objects as its templates render them for dev, and what they must point at."""
+    return {
+        "application": {"kind": "Application", "metadata": {"name": "app1-dev", "namespace": "argocd"}, "spec": {
+            "project": "kindling",
+            "source": {"repoURL": "git://kindling-git/gitops.git", "path": "apps/app1/overlays/dev", "targetRevision": "main"},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": NS}}},
+        "project": {"kind": "AppProject", "metadata": {"name": "kindling", "namespace": "argocd"}, "spec": {
+            "sourceRepos": ["git://kindling-git/gitops.git"],
+            "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "app1-" + env}
+                             for env in ("dev", "qa", "prod")]}},
+        "repo_url": "git://kindling-git/gitops.git", "overlay_path": "apps/app1/overlays/dev", "branch": "main",
+    }
+
+
 def inputs():
     return {
         "kind_config": {"nodes": [{"role": "control-plane", "labels": {"ingress-ready": "true"}, "extraPortMappings": [
             {"containerPort": 80, "hostPort": 8080, "listenAddress": "127.0.0.1"},
             {"containerPort": 443, "hostPort": 8443, "listenAddress": "127.0.0.1"}]}]},
         "verify": {"ingress_url": "http://127.0.0.1:8080", "ingress_host": "app1.dev.localhost", "service_name": "app1",
-                   "port_forward_remote_ports": [80, 9090]},
-        "registry": {"hosts_toml": '[host."http://kind-registry:5000"]\n', "mirror_host": "localhost:5001",
-                     "name": "kind-registry", "container_port": 5000, "network": "kind", "kind_network": "kind"},
+                   "service_ports": {"app": "http", "metrics": "metrics"}},
+        "registry": {"mirror_host": "localhost:5001", "name": "kind-registry", "network": "kind", "kind_network": "kind"},
+        "argocd": argocd(),
         "argocd_repo_url": "git://kindling-git/gitops.git",
         "network_containers": ["kind-registry", "kindling-git"],
         "cluster_issuers": [{"kind": "ClusterIssuer", "metadata": {"name": "kindling-selfsigned"}},
@@ -104,7 +121,7 @@ def find(objects, kind):
 def test_everything_wired_passes_and_every_link_is_followed():
     result = run()
     assert result["broken"] == [] and result["not_followed"] == []
-    assert sorted(set(line[1] for line in result["followed"])) == sorted(wiring.LINKS)
+    assert sorted(set(line[1:].partition(")")[0] for line in result["followed"])) == sorted(wiring.LINKS)
 
 
 def dashboard_map(objects):
@@ -114,6 +131,16 @@ def dashboard_map(objects):
 def set_sidecar_env(charts_, name, value):
     container = charts_["kube-prometheus-stack"][1]["spec"]["template"]["spec"]["containers"][0]
     container["env"] = [e for e in container["env"] if e["name"] != name] + [{"name": name, "value": value}]
+
+
+def application(data):
+    return data["argocd"]["application"]["spec"]
+
+
+def set_repo_url(data, url):
+    """argocd_repo_url as the argocd role templates it into both objects."""
+    application(data)["source"]["repoURL"] = url
+    data["argocd"]["project"]["spec"]["sourceRepos"] = [url]
 
 
 def _inputs(change):
@@ -135,52 +162,66 @@ def _charts(change):
 
 
 BREAKS = [
-    ("a", "verify_ingress_url http://127.0.0.1 ", _inputs(lambda d: d["verify"].update(ingress_url="http://127.0.0.1")), None, None),
-    ("a", "192.168.1.5:8080->80", _inputs(lambda d: d["kind_config"]["nodes"][0]["extraPortMappings"][0].update(listenAddress="192.168.1.5")),
+    ("ingress", "verify_ingress_url http://127.0.0.1 ", _inputs(lambda d: d["verify"].update(ingress_url="http://127.0.0.1")), None, None),
+    ("ingress", "192.168.1.5:8080->80", _inputs(lambda d: d["kind_config"]["nodes"][0]["extraPortMappings"][0].update(listenAddress="192.168.1.5")),
      None, None),
-    ("a", "no pod binds hostPort 80", None, None,
+    ("ingress", "no pod binds hostPort 80", None, None,
      _charts(lambda c: c["traefik"][1]["spec"]["template"]["spec"]["containers"][0]["ports"][0].update(hostPort=8000))),
-    ("a", "nodeSelector", None, None,
+    ("ingress", "nodeSelector", None, None,
      _charts(lambda c: c["traefik"][1]["spec"]["template"]["spec"]["nodeSelector"].update({"ingress-ready": "yes"}))),
-    ("a", "ingressClassName nginx", None, _overlay(lambda o: find(o, "Ingress")["spec"].update(ingressClassName="nginx")), None),
-    ("a", "verify_ingress_host app1.dev.localhost", None,
+    ("ingress", "ingressClassName nginx", None, _overlay(lambda o: find(o, "Ingress")["spec"].update(ingressClassName="nginx")), None),
+    ("ingress", "verify_ingress_host app1.dev.localhost", None,
      _overlay(lambda o: find(o, "Ingress")["spec"]["rules"][0].update(host="app1.qa.localhost")), None),
-    ("a", "no such Service", None, _overlay(lambda o: find(o, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]
+    ("ingress", "no such Service", None, _overlay(lambda o: find(o, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]
                                             ["service"].update(name="app2")), None),
-    ("a", "no Service port web", None, _overlay(lambda o: find(o, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]
+    ("ingress", "no Service port web", None, _overlay(lambda o: find(o, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]
                                                 ["service"].update(port={"name": "web"})), None),
-    ("a", "no container port http", None, _overlay(lambda o: find(o, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    ("ingress", "no container port http", None, _overlay(lambda o: find(o, "Deployment")["spec"]["template"]["spec"]["containers"][0]
                                                    ["ports"][0].update(name="web")), None),
-    ("a", "PORT=8081", None, _overlay(lambda o: find(o, "ConfigMap")["data"].update(PORT="8081")), None),
-    ("b", "remote port 8080", _inputs(lambda d: d["verify"].update(port_forward_remote_ports=[8080, 9090])), None, None),
-    ("b", "METRICS_PORT=9091", None, _overlay(lambda o: find(o, "ConfigMap")["data"].update(METRICS_PORT="9091")), None),
-    ("c", "no hosts.toml for localhost:5002", None, _overlay(lambda o: find(o, "Deployment")["spec"]["template"]["spec"]
+    ("ingress", "PORT=8081", None, _overlay(lambda o: find(o, "ConfigMap")["data"].update(PORT="8081")), None),
+    ("port-forward", "verify_service_ports.app 8080", _inputs(lambda d: d["verify"]["service_ports"].update(app=8080)), None, None),
+    ("port-forward", "METRICS_PORT=9091", None, _overlay(lambda o: find(o, "ConfigMap")["data"].update(METRICS_PORT="9091")), None),
+    ("image", "no hosts.toml for localhost:5002", None, _overlay(lambda o: find(o, "Deployment")["spec"]["template"]["spec"]
                                                              ["containers"][0].update(image="localhost:5002/app1:1")), None),
-    ("c", "kind-registry2", _inputs(lambda d: d["registry"].update(name="kind-registry2")), None, None),
-    ("c", "network bridge", _inputs(lambda d: d["registry"].update(network="bridge")), None, None),
-    ("d", "not a URL", _inputs(lambda d: d.update(argocd_repo_url="/home/me/.work/gitops.git")), None, None),
-    ("d", "no such container", _inputs(lambda d: d.update(argocd_repo_url="git://gitops-server/gitops.git")), None, None),
-    ("d", "loopback", _inputs(lambda d: d.update(argocd_repo_url="http://127.0.0.1:3000/gitops.git")), None, None),
-    ("e", "ServiceMonitor app1-dev/app1 selector", None,
+    ("image", "network bridge", _inputs(lambda d: d["registry"].update(network="bridge")), None, None),
+    ("gitops-repo", "not a URL", _inputs(lambda d: set_repo_url(d, "/home/me/.work/gitops.git")), None, None),
+    ("gitops-repo", "no such container", _inputs(lambda d: set_repo_url(d, "git://gitops-server/gitops.git")), None, None),
+    ("gitops-repo", "loopback", _inputs(lambda d: set_repo_url(d, "http://127.0.0.1:3000/gitops.git")), None, None),
+    ("argocd-app", "repoURL git://kindling-git/other.git -> the repository the pipeline pushes to", _inputs(
+        lambda d: set_repo_url(d, "git://kindling-git/other.git")), None, None),
+    ("argocd-app", "path apps/app1/overlays/qa -> the overlay the gitops role writes", _inputs(
+        lambda d: application(d)["source"].update(path="apps/app1/overlays/qa")), None, None),
+    ("argocd-app", "targetRevision release -> the branch", _inputs(
+        lambda d: application(d)["source"].update(targetRevision="release")), None, None),
+    ("argocd-app", "destination namespace app1-qa -> the overlay's namespace app1-dev", _inputs(
+        lambda d: application(d)["destination"].update(namespace="app1-qa")), None, None),
+    ("argocd-app", "sourceRepos git://kindling-git/old.git: not admitted", _inputs(
+        lambda d: d["argocd"]["project"]["spec"].update(sourceRepos=["git://kindling-git/old.git"])), None, None),
+    ("argocd-app", "namespace app1-dev -> AppProject argocd/kindling destinations", _inputs(
+        lambda d: d["argocd"]["project"]["spec"]["destinations"].pop(0)), None, None),
+    ("probes", "readinessProbe port web -> its container ports", None, _overlay(
+        lambda o: find(o, "Deployment")["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"].update(
+            port="web")), None),
+    ("monitoring", "ServiceMonitor app1-dev/app1 selector", None,
      _overlay(lambda o: find(o, "ServiceMonitor")["spec"]["selector"]["matchLabels"].update({"app.kubernetes.io/name": "app2"})), None),
-    ("e", "endpoint port web", None, _overlay(lambda o: find(o, "ServiceMonitor")["spec"]["endpoints"][0].update(port="web")), None),
-    ("e", 'job="app2"', None, _overlay(lambda o: find(o, "PrometheusRule")["spec"]["groups"][0]["rules"][0].update(
+    ("monitoring", "endpoint port web", None, _overlay(lambda o: find(o, "ServiceMonitor")["spec"]["endpoints"][0].update(port="web")), None),
+    ("monitoring", 'job="app2"', None, _overlay(lambda o: find(o, "PrometheusRule")["spec"]["groups"][0]["rules"][0].update(
         expr='up{job="app2"} == 0')), None),
-    ("e", "jobLabel", None, _overlay(lambda o: find(o, "ServiceMonitor")["spec"].update(jobLabel="app.kubernetes.io/part-of")), None),
-    ("e", "serviceMonitorSelector release=kps", None, None,
+    ("monitoring", "jobLabel", None, _overlay(lambda o: find(o, "ServiceMonitor")["spec"].update(jobLabel="app.kubernetes.io/part-of")), None),
+    ("monitoring", "serviceMonitorSelector release=kps", None, None,
      _charts(lambda c: c["kube-prometheus-stack"][0]["spec"].update(serviceMonitorSelector={"matchLabels": {"release": "kps"}}))),
-    ("e", "ruleNamespaceSelector nil", None, None,
+    ("monitoring", "ruleNamespaceSelector nil", None, None,
      _charts(lambda c: c["kube-prometheus-stack"][0]["spec"].pop("ruleNamespaceSelector"))),
-    ("f", "cluster-issuer letsencrypt", None, _overlay(lambda o: find(o, "Ingress")["metadata"]["annotations"].update(
+    ("tls", "cluster-issuer letsencrypt", None, _overlay(lambda o: find(o, "Ingress")["metadata"]["annotations"].update(
         {"cert-manager.io/cluster-issuer": "letsencrypt"})), None),
-    ("g", "labels grafana_dashboard=0", None, _overlay(lambda o: dashboard_map(o)["metadata"]["labels"].update(
+    ("dashboard", "labels grafana_dashboard=0", None, _overlay(lambda o: dashboard_map(o)["metadata"]["labels"].update(
         grafana_dashboard="0")), None),
-    ("g", "sidecar searches monitoring", None, None, _charts(lambda c: set_sidecar_env(c, "NAMESPACE", "monitoring"))),
-    ("g", "datasource uid thanos", None, _overlay(lambda o: dashboard_map(o)["data"].update({"app1-dashboard.json": json.dumps(
+    ("dashboard", "sidecar searches monitoring", None, None, _charts(lambda c: set_sidecar_env(c, "NAMESPACE", "monitoring"))),
+    ("dashboard", "datasource uid thanos", None, _overlay(lambda o: dashboard_map(o)["data"].update({"app1-dashboard.json": json.dumps(
         {"uid": "app1-dev", "panels": [{"datasource": {"type": "prometheus", "uid": "thanos"}}]})})), None),
-    ("g", "url http://kps-prometheus.monitoring:9091/", None, None, _charts(lambda c: c["kube-prometheus-stack"][2]["data"].update(
+    ("dashboard", "url http://kps-prometheus.monitoring:9091/", None, None, _charts(lambda c: c["kube-prometheus-stack"][2]["data"].update(
         {"datasource.yaml": c["kube-prometheus-stack"][2]["data"]["datasource.yaml"].replace("9090", "9091")}))),
-    ("g", "the chart renders none", None, None, _charts(lambda c: c["kube-prometheus-stack"].pop(1))),
+    ("dashboard", "the chart renders none", None, None, _charts(lambda c: c["kube-prometheus-stack"].pop(1))),
 ]
 
 
@@ -190,31 +231,26 @@ def test_each_break_fails_that_link_with_one_line_naming_both_ends(link, words, 
     assert any(line.startswith("(%s) " % link) and words in line and "->" in line for line in result["broken"]), \
         result["broken"]
     assert all("\n" not in line for line in result["broken"])
-    # A break in the part the ingress and direct paths share (Service -> container -> PORT) shows in both.
-    assert set(line[1] for line in result["broken"]) <= {link} | ({"a", "b"} if link in "ab" else set())
+    links = set(line[1:].partition(")")[0] for line in result["broken"])
+    # A break in the part the ingress and direct paths share (Service -> container -> PORT) shows in both, and in
+    # the probes when it renames the port they name; a repository URL shows in the Application's links too.
+    assert links <= {link} | ({"ingress", "port-forward", "probes"} if link in ("ingress", "port-forward") else set()) | (
+        {"argocd-app"} if link == "gitops-repo" else set())
 
 
 def test_links_that_cannot_be_followed_are_listed_with_the_reason():
     data = inputs()
-    data.update(kind_config=None, charts_reason="helm not found on PATH", skip={"d": "no cluster in this run"})
+    data.update(kind_config=None, charts_reason="helm not found on PATH", skip={"gitops-repo": "no cluster in this run"})
     result = wiring.check(data, overlay(), None)
     assert result["broken"] == []
-    assert any(line.startswith("(a) verify_ingress_url -> kind") and "existing" in line for line in result["not_followed"])
+    assert any(line.startswith("(ingress) verify_ingress_url -> kind") and "existing" in line for line in result["not_followed"])
     assert any("helm not found on PATH" in line for line in result["not_followed"])
-    assert any(line.startswith("(d)") and "no cluster in this run" in line for line in result["not_followed"])
-    assert not any(line.startswith("(d)") for line in result["followed"])
-
-
-def test_remote_ports_are_read_from_the_port_forward_task():
-    literal = "argv: ['port-forward', 'service/app1', verify_port_forward_ports.app ~ ':8080', verify_port_forward_ports.metrics ~ ':9090']"
-    assert wiring.port_forward_remote_ports(literal, {}) == [8080, 9090]
-    variable = ("argv: ['port-forward', verify_port_forward_ports.app ~ ':' ~ verify_service_ports.http, "
-                "verify_port_forward_ports.metrics ~ ':' ~ (verify_service_ports.metrics | string)]")
-    assert wiring.port_forward_remote_ports(variable, {"verify_service_ports": {"http": 80, "metrics": 9090}}) == [80, 9090]
-    with pytest.raises(wiring.WiringSetupError, match="verify_service_ports"):
-        wiring.port_forward_remote_ports(variable, {})
-    with pytest.raises(wiring.WiringSetupError):
-        wiring.port_forward_remote_ports("argv: [kubectl, get, pods]", {})
+    assert any(line.startswith("(gitops-repo)") and "no cluster in this run" in line for line in result["not_followed"])
+    assert not any(line.startswith("(gitops-repo)") for line in result["followed"])
+    summary = wiring.summary(result)
+    assert summary.startswith("wiring: 5 of 9 links followed (port-forward, image, argocd-app, tls, probes); not followed: "
+                              "ingress (not a kind cluster")
+    assert summary.endswith("; gitops-repo (no cluster in this run); monitoring, dashboard (helm not found on PATH)")
 
 
 def test_selectors_follow_kubernetes_semantics():
@@ -223,7 +259,6 @@ def test_selectors_follow_kubernetes_semantics():
     assert not wiring.labels_match({"matchExpressions": [{"key": "a", "operator": "Exists"}]}, {"b": "1"})
     assert wiring.image_registry_host("localhost:5001/app1@sha256:" + "a" * 64) == "localhost:5001"
     assert wiring.image_registry_host("app1:1") == "docker.io"
-    assert wiring.parse_hosts_toml('server = "x"\n[host."http://kind-registry:5000"]\n') == ["http://kind-registry:5000"]
 
 
 def test_helm_template_uses_the_local_archive_when_there(tmp_path):
@@ -322,3 +357,50 @@ def test_a_rule_on_a_platform_job_is_not_followed_without_the_charts():
     result = wiring.check(data, _with_platform_rule(overlay()), None)
     assert result["broken"] == []
     assert any('job="kube-state-metrics"' in line and "helm not found" in line for line in result["not_followed"])
+
+
+def test_a_project_admits_by_glob_and_denies_with_a_bang():
+    assert wiring._admitted(["*"], "git://kindling-git/gitops.git")
+    assert wiring._admitted(["git://kindling-git/*"], "git://kindling-git/gitops.git")
+    assert not wiring._admitted(["*", "!git://kindling-git/*"], "git://kindling-git/gitops.git")
+    assert wiring._admitted(["app1-*"], "app1-dev") and not wiring._admitted(["app1-*"], "app2-dev")
+
+
+def _would_run(run_tags, skip_tags):
+    """Ansible's rule for a task's tags, as Taggable.evaluate_tags applies it (without always/never)."""
+    def would_run(tags):
+        selected = "all" in run_tags or bool(set(tags) & set(run_tags))
+        return selected and not set(tags) & set(skip_tags)
+    return would_run
+
+
+SETTINGS = {"cluster_provider": "kind", "cluster_flavor": "kubernetes", "verify_ingress": True,
+            "verify_port_forward": True, "verify_direct_url": ""}
+
+
+@pytest.mark.parametrize("stages, run_tags, skip_tags, settings, applies, skipped", [
+    # playbooks/check.yml: every link.
+    (None, ["all"], [], {}, True, {}),
+    # site.yml's preflight, every stage.
+    (["kind_cluster", "local_registry", "platform", "argocd", "gitops", "verify"], ["all"], [], {}, True, {}),
+    # build.yml: nothing it does depends on the wiring.
+    (["image"], ["all"], [], {}, False, None),
+    # deploy.yml --tags build selects no stage that renders or installs.
+    (["gitops", "argocd"], ["build"], [], {}, False, None),
+    # site.yml without a cluster (playbooks/vars/without_cluster.yml).
+    (None, ["all"], ["bootstrap", "argocd"], {"verify_ingress": False, "verify_direct_url": "http://127.0.0.1:18080"}, True,
+     {"ingress": "verify_ingress is false", "port-forward": "verify_direct_url is set", "image": "no cluster in this run",
+      "gitops-repo": "no cluster in this run", "argocd-app": "no cluster in this run"}),
+    # deploy.yml: no verify stage, no local registry stage.
+    (["gitops", "preview", "argocd"], ["all"], [], {}, True,
+     {"ingress": "this run does not verify", "port-forward": "this run does not verify"}),
+    (["gitops"], ["all"], [], {"cluster_flavor": "openshift", "cluster_provider": "existing"}, True,
+     {"ingress": "openshift: the router serves a Route", "port-forward": "this run does not verify",
+      "image": "not a kind cluster: no local registry wiring", "gitops-repo": "this play does not configure Argo CD",
+      "argocd-app": "this play does not configure Argo CD", "tls": "openshift: a Route, not an Ingress"}),
+])
+def test_the_play_s_stages_and_tags_decide_the_links(stages, run_tags, skip_tags, settings, applies, skipped):
+    result = wiring.plan(stages, _would_run(run_tags, skip_tags), dict(SETTINGS, **settings))
+    assert result[0] is applies
+    if skipped is not None:
+        assert result[1] == skipped

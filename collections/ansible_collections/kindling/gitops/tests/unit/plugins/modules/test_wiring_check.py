@@ -30,14 +30,12 @@ RELEASES = [{"name": "traefik", "namespace": "traefik", "chart": "traefik", "rep
 
 @pytest.fixture
 def args(tmp_path):
-    task = tmp_path / "port_forward.yml"
-    task.write_text("argv: ['port-forward', 'service/app1', ports.app ~ ':80', ports.metrics ~ ':9090']\n")
     return {"overlay_path": str(tmp_path), "kind_config": KIND, "releases": RELEASES, "ingress_release": "traefik",
             "monitoring_release": "kube-prometheus-stack",
             "verify": {"ingress_url": "http://127.0.0.1:8080", "ingress_host": "app1.dev.localhost",
-                       "service_name": "app1", "port_forward_task": str(task)},
-            "registry": {"hosts_toml": '[host."http://kind-registry:5000"]', "mirror_host": "localhost:5001",
-                         "name": "kind-registry", "container_port": 5000, "network": "kind"},
+                       "service_name": "app1", "service_ports": {"app": 80, "metrics": "metrics"}},
+            "registry": {"mirror_host": "localhost:5001", "name": "kind-registry", "network": "kind"},
+            "argocd": data.argocd(),
             "argocd_repo_url": "git://kindling-git/gitops.git", "network_containers": ["kind-registry", "kindling-git"],
             "cluster_issuers": ISSUERS}
 
@@ -53,16 +51,19 @@ def rendered():
 def test_wired_passes_and_reports_chart_counts(args, rendered):
     result = run(wiring_check, args)
     assert result["changed"] is False and result["broken"] == [] and result["not_followed"] == []
+    assert result["summary"].startswith("wiring: 9 of 9 links followed (ingress, port-forward,")
     assert result["charts"] == {"traefik": 2, "kube-prometheus-stack": len(data.charts()["kube-prometheus-stack"])}
 
 
 def test_a_broken_link_fails_with_one_line_per_link(args, rendered):
     args["verify"]["ingress_url"] = "http://127.0.0.1"
-    args["argocd_repo_url"] = "/srv/gitops.git"
+    args["argocd"]["application"]["spec"]["destination"]["namespace"] = "app1-qa"
     result = run(wiring_check, args, ModuleFail)
     lines = result["msg"].splitlines()
-    assert lines[0] == "wiring check: 2 broken link(s):" and len(lines) == 3
-    assert lines[1].startswith("(a) verify_ingress_url http://127.0.0.1 ") and lines[2].startswith("(d) argocd_repo_url")
+    assert lines[0] == "wiring check: 2 broken link(s):" and len(lines) == 4
+    assert lines[1].startswith("(ingress) verify_ingress_url http://127.0.0.1 ")
+    assert lines[2].startswith("(argocd-app) Application argocd/app1-dev destination namespace app1-qa")
+    assert lines[3].startswith("wiring: 7 of 9 links followed") and "broken: ingress, argocd-app" in lines[3]
 
 
 def test_charts_that_do_not_render_are_reported_not_followed(args):
@@ -74,8 +75,6 @@ def test_charts_that_do_not_render_are_reported_not_followed(args):
 
 
 def test_bad_options_fail_naming_the_field(args, rendered, tmp_path):
-    assert run(wiring_check, dict(args, skip={"z": "why"}), ModuleFail)["field"] == "skip"
+    assert run(wiring_check, dict(args, skip={"a": "why"}), ModuleFail)["field"] == "skip"
     assert run(wiring_check, dict(args, overlay_path=str(tmp_path / "none")), ModuleFail)["field"] == "overlay_path"
     assert run(wiring_check, dict(args, kind_config="nodes: [\n"), ModuleFail)["field"] == "kind_config"
-    bad_task = dict(args["verify"], port_forward_task=str(tmp_path / "missing.yml"))
-    assert run(wiring_check, dict(args, verify=bad_task), ModuleFail)["field"] == "verify.port_forward_task"
