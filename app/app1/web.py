@@ -31,13 +31,13 @@ def _instrument(app, metrics):
     @app.after_request
     def finish_request(response):
         elapsed = time.perf_counter() - g.started
+        method, status = request.method, response.status_code
         # The route template, never the raw path: a label value per route, not per URL. No rule matched on
         # a 404 or a 405.
         endpoint = request.url_rule.rule if request.url_rule else UNMATCHED
-        metrics.observe(request.method, endpoint, response.status_code, elapsed)
-        access_log.info("request", extra={"method": request.method, "path": request.path,
-                                          "status": response.status_code, "duration_ms": round(elapsed * 1000, 3),
-                                          "request_id": g.request_id})
+        metrics.observe(method, endpoint, status, elapsed)
+        access_log.info("request", extra={"method": method, "path": request.path, "status": status,
+                                          "duration_ms": round(elapsed * 1000, 3), "request_id": g.request_id})
         response.headers["X-Request-ID"] = g.request_id
         return response
 
