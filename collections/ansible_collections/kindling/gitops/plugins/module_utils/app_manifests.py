@@ -30,6 +30,8 @@ PORTS = (HTTP, METRICS)
 PRESTOP_PAUSE_SECONDS = 5
 SHUTDOWN_TIMEOUT_SECONDS = 10
 EXIT_MARGIN_SECONDS = 5
+# The ConfigMap values the Deployment is computed from (its ports, its grace period): an overlay may not change them.
+BASE_CONFIG_KEYS = tuple(env for _n, _p, _s, env in PORTS) + ("SHUTDOWN_TIMEOUT",)
 NAME_LABEL = "app.kubernetes.io/name"
 FILES = ("kustomization.yaml", "deployment.yaml", "service.yaml", "servicemonitor.yaml", "prometheusrule.yaml")
 
