@@ -73,7 +73,9 @@ def test_image_is_labelled_non_root_and_checks_health_without_curl(app_image):
     assert all(part.isdigit() and int(part) != 0 for part in user)
     assert config["Healthcheck"]["Test"] == ["CMD", PYTHON, "-m", "app1.healthcheck"]
     assert config["Cmd"] == [PYTHON, "-m", "app1"]
-    assert sorted(config["ExposedPorts"]) == ["8080/tcp", "9090/tcp"]
+    # The ports are app1.settings' defaults, said there only: no EXPOSE, no PORT in the image's environment.
+    assert config.get("ExposedPorts") is None
+    assert not [variable for variable in config["Env"] if variable.split("=")[0] in ("PORT", "METRICS_PORT")]
 
 
 # Run inside the image: what build-rootfs must have put there, and what it must have left out.
@@ -154,17 +156,17 @@ def test_read_only_non_root_container_serves_every_endpoint_and_turns_healthy(ap
     assert any(record.get("path") == "/missing" and record.get("status") == 404 for record in logged)
 
 
-def test_docker_stop_drains_and_exits_cleanly_in_bounded_time(container):
+def test_docker_stop_exits_cleanly_in_bounded_time(container):
     wait_until_ready(container["port"])
     started = time.monotonic()
     docker("stop", "--time", "30", container["name"])
     took = time.monotonic() - started
     state = inspect(container["name"])["State"]
     assert state["ExitCode"] == 0
-    assert took < 2 + 10  # DRAIN_SECONDS + SHUTDOWN_TIMEOUT defaults
+    assert took < 10  # SHUTDOWN_TIMEOUT's default; with nothing in flight, at once
     messages = [json.loads(line)["message"] for line in docker("logs", container["name"]).stdout.splitlines()
                 if line.startswith("{")]
-    assert any(message.startswith("SIGTERM: /ready now 503") for message in messages)
+    assert "Granian shutdown completed, see ya!" in messages
 
 
 def test_read_only_root_without_a_writable_tmp_is_refused_with_one_line(app_image):

@@ -61,7 +61,7 @@ def test_downloads_pinned_wheels_for_the_python_asked_for_and_reruns_unchanged(t
     names = sorted(path.name for path in dest.glob("*.whl"))
     pins = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines()
                 if "==" in line and not line.startswith("#"))
-    for package in ("flask", "granian", "prometheus_client", "werkzeug"):
+    for package in ("flask", "granian", "prometheus_client", "python_json_logger", "werkzeug"):
         wanted = next(version for name, version in pins.items() if name.lower().replace("-", "_") == package)
         assert any(name.lower().startswith(f"{package}-{wanted}-") for name in names), (package, names)
     compiled = [name for name in names if "-cp" in name]

@@ -542,19 +542,19 @@ def _series(name, labels, value):
 
 @pytest.fixture
 def dashboard_stack(prometheus_bin, tmp_path, overlay, rules_dir):
-    """The real app (draining for half a minute on SIGTERM, so it answers /ready with 503), the platform's exporters for
-    its pod, and a real Prometheus scraping all three every second (the ServiceMonitor says 30 s; only the pace
-    differs) with the app's rendered rules evaluated every second."""
+    """The real app (with app/tests' route that answers a chosen status, to make server errors), the platform's
+    exporters for its pod, and a real Prometheus scraping all three every second (the ServiceMonitor says 30 s;
+    only the pace differs) with the app's rendered rules evaluated every second."""
     [config] = [o for (kind, name), o in overlay.items() if kind == "ConfigMap" and name.startswith("app1-config")]
     [monitor] = [o for (kind, _n), o in overlay.items() if kind == "ServiceMonitor"]
     deployment = overlay[("Deployment", monitor["metadata"]["name"])]
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     port, metrics_port = free_port(), free_port()
     env = dict(os.environ, **{k: v for k, v in config["data"].items() if k not in ("PORT", "METRICS_PORT")},
-               PYTHONPATH=str(APP_DIR), HOST="127.0.0.1", PORT=str(port), METRICS_PORT=str(metrics_port),
-               DRAIN_SECONDS="30")
+               PYTHONPATH=str(APP_DIR), HOST="127.0.0.1", PORT=str(port), METRICS_PORT=str(metrics_port))
     logs = [open(tmp_path / "app.log", "wb"), open(tmp_path / "prometheus.log", "wb")]
-    app = subprocess.Popen([sys.executable, "-m", "app1"], env=env, stdout=logs[0], stderr=logs[0])
+    app = subprocess.Popen([sys.executable, str(APP_DIR / "tests" / "server_with_test_routes.py")], env=env,
+                           stdout=logs[0], stderr=logs[0], start_new_session=True)
     processes, exporters = [app], None
     try:
         wait_for_port(port, timeout=30)
@@ -601,7 +601,7 @@ def dashboard_stack(prometheus_bin, tmp_path, overlay, rules_dir):
             time.sleep(0.5)
         yield base, app, f"http://127.0.0.1:{port}", monitor["metadata"]["namespace"]
     finally:
-        app.kill()  # draining after the test's SIGTERM: nothing left to wait for
+        os.killpg(app.pid, signal.SIGKILL)  # granian's worker process too
         for process in reversed(processes):
             _stop(process)
         if exporters:
@@ -628,7 +628,7 @@ def hit(url, times):
 
 def test_every_panel_of_the_dashboard_shows_the_real_app_and_the_error_ratio_moves_when_it_answers_errors(
         dashboard_stack):
-    base, app, app_url, namespace = dashboard_stack
+    base, _app, app_url, namespace = dashboard_stack
     time.sleep(2)  # samples from before the load, so its rates are not 0/0
     hit(app_url + "/", 40)
     hit(app_url + "/health", 20)
@@ -637,10 +637,9 @@ def test_every_panel_of_the_dashboard_shows_the_real_app_and_the_error_ratio_mov
     before = query(base, error_ratio.replace("$__rate_interval", "15s"))
     assert [float(s["value"][1]) for s in before] == [0.0], before
 
-    app.send_signal(signal.SIGTERM)  # draining: /ready answers 503 while requests are still served
     # Over several scrapes: a 5xx series is new, and a rate counts only what it sees grow between samples.
     for _ in range(8):
-        hit(app_url + "/ready", 5)
+        hit(app_url + "/test/fail?status=503", 5)
         hit(app_url + "/", 1)
         time.sleep(0.7)
     deadline = time.monotonic() + 30

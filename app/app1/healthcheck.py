@@ -3,17 +3,18 @@
     python -m app1.healthcheck      (reads PORT and HOST like the server does)
 """
 import json
-import os
 import sys
 import urllib.request
+
+from .settings import from_environment
 
 WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
 
 
 def main():
-    host = os.environ.get("HOST", "").strip()
-    host = "127.0.0.1" if host in WILDCARD_HOSTS else host
-    url = f"http://{host}:{os.environ.get('PORT', '8080').strip()}/health"
+    settings = from_environment()  # the server started with the same environment, so it is valid
+    host = "127.0.0.1" if settings.host in WILDCARD_HOSTS else settings.host
+    url = f"http://{host}:{settings.port}/health"
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             healthy = response.status == 200 and json.load(response).get("status") == "ok"

@@ -1,44 +1,25 @@
 """One JSON object per line on stdout, for the service's own records and for the server's (granian's)."""
-import json
-import logging
 import time
 
-# Fields a record may carry through `extra=` that belong in the JSON line.
-REQUEST_FIELDS = ("method", "path", "status", "duration_ms", "request_id")
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+
 ACCESS_LOGGER = "app1.access"
 
 
-class _Clock:
-    """ISO 8601 UTC timestamps with milliseconds; the per-second part is formatted once per second."""
+class JsonFormatter(_JsonFormatter):
+    """python-json-logger's formatter with the field names and the UTC time the log pipeline reads.
+
+    A record's `extra=` fields (the access line's method, path, status…) become fields of its line.
+    """
+
+    converter = time.gmtime
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
 
     def __init__(self):
-        self._second = None
-        self._prefix = ""
-
-    def format(self, created):
-        second = int(created)
-        if second != self._second:
-            self._second, self._prefix = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._prefix}.{int((created - second) * 1000):03d}Z"
-
-
-_clock = _Clock()
-# One encoder for every line: json.dumps with other than its default options builds a new one per call.
-_encoder = json.JSONEncoder(ensure_ascii=False, default=str)
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record):
-        entry = {"time": _clock.format(record.created), "level": record.levelname, "logger": record.name,
-                 "message": record.getMessage()}
-        for field in REQUEST_FIELDS:
-            value = record.__dict__.get(field)
-            if value is not None:
-                entry[field] = value
-        if record.exc_info:
-            # The traceback stays in the log line (escaped, one line); never in a response body.
-            entry["exception"] = self.formatException(record.exc_info)
-        return _encoder.encode(entry)
+        super().__init__("{asctime}{levelname}{name}{message}", style="{", json_ensure_ascii=False,
+                         rename_fields={"asctime": "time", "levelname": "level", "name": "logger",
+                                        "exc_info": "exception"})
 
 
 def dict_config(level, stream="ext://sys.stdout"):

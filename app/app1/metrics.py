@@ -33,19 +33,11 @@ class Metrics:
                                registry=self.registry)
         self.build_info = Gauge("app_build_info", "Always 1; labels say what is running.",
                                 ("version", "environment", "commit"), registry=self.registry)
-        # (method, endpoint, status) -> the two labelled children, so a request does not look them up again.
-        self.children = {}
 
     def set_build_info(self, version, environment, commit):
         self.build_info.labels(version, environment, commit).set(1)
 
     def observe(self, method, endpoint, status, seconds):
         method = method_label(method)
-        key = (method, endpoint, status)
-        children = self.children.get(key)
-        if children is None:
-            # Label values are bounded (route templates, known methods, status codes), so this cache is too.
-            children = self.children.setdefault(key, (self.requests.labels(method, endpoint, str(status)),
-                                                      self.latency.labels(method, endpoint)))
-        children[0].inc()
-        children[1].observe(seconds)
+        self.requests.labels(method, endpoint, str(status)).inc()
+        self.latency.labels(method, endpoint).observe(seconds)

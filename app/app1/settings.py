@@ -23,7 +23,6 @@ class Settings:
     version: str = "0.0.0"
     commit: str = "unknown"
     threads: int = 4
-    drain_seconds: float = 2.0
     shutdown_timeout: int = 10
 
 
@@ -39,17 +38,6 @@ def _count(env, name, default, maximum):
     if not raw.isdigit() or not 1 <= int(raw) <= maximum:
         raise SettingsError(f"{name}={raw!r} is not a thread count: use a whole number from 1 to {maximum}")
     return int(raw)
-
-
-def _seconds(env, name, default, maximum):
-    raw = env.get(name, str(default)).strip()
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= maximum:  # also rejects nan
-        raise SettingsError(f"{name}={raw!r} is not a duration: use seconds from 0 to {maximum:g}")
-    return value
 
 
 def _whole_seconds(env, name, default, maximum):
@@ -91,6 +79,5 @@ def from_environment(env=None):
         version=env.get("APP_VERSION", "").strip() or _default_version(),
         commit=env.get("APP_COMMIT", "").strip() or Settings.commit,
         threads=_count(env, "THREADS", Settings.threads, 64),
-        drain_seconds=_seconds(env, "DRAIN_SECONDS", Settings.drain_seconds, 300),
         shutdown_timeout=_whole_seconds(env, "SHUTDOWN_TIMEOUT", Settings.shutdown_timeout, 300),
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 APP_DIR = Path(__file__).resolve().parent.parent
-SLOW_SERVER = Path(__file__).resolve().parent / "slow_server.py"
+SERVER_WITH_TEST_ROUTES = Path(__file__).resolve().parent / "server_with_test_routes.py"
 
 
 def log_lines(stream):

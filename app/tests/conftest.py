@@ -8,11 +8,10 @@ import sys
 import time
 
 import pytest
-from app1_helpers import APP_DIR, SLOW_SERVER, RunningServer, get
+from app1_helpers import APP_DIR, SERVER_WITH_TEST_ROUTES, RunningServer, get
 
 from app1 import logs
 from app1.metrics import Metrics
-from app1.readiness import Readiness
 from app1.settings import Settings
 from app1.web import create_app
 from support.net import free_port, wait_for_port
@@ -37,32 +36,30 @@ def log_stream():
 
 @pytest.fixture
 def service(log_stream):
-    """(flask_app, readiness, metrics) with environment/version/commit set to recognisable values."""
-    readiness, metrics = Readiness(), Metrics()
+    """(flask_app, metrics) with environment/version/commit set to recognisable values."""
+    metrics = Metrics()
     settings = Settings(environment="qa", version="9.8.7", commit="c0ffee")
-    app = create_app(settings, readiness, metrics)
-    return app, readiness, metrics
+    return create_app(settings, metrics), metrics
 
 
 @pytest.fixture
 def client(service):
-    app, readiness, _metrics = service
-    readiness.mark_ready()
+    app, _metrics = service
     return app.test_client()
 
 
 @pytest.fixture
 def start_server(tmp_path):
-    """start_server(slow=False, **env) -> RunningServer: `python -m app1` (or the slow-route variant) on
+    """start_server(test_routes=False, **env) -> RunningServer: `python -m app1` (or with its test routes) on
     127.0.0.1 free ports, waited for until /ready says 200. Stopped (killed if need be) after the test."""
     started = []
 
-    def start(slow=False, **env):
+    def start(test_routes=False, **env):
         port, metrics_port = free_port(), free_port()
         stdout_path = tmp_path / f"server-{len(started)}.log"
         environment = dict(os.environ, HOST="127.0.0.1", PORT=str(port), METRICS_PORT=str(metrics_port),
                            PYTHONPATH=str(APP_DIR), **{key: str(value) for key, value in env.items()})
-        argv = [sys.executable, str(SLOW_SERVER)] if slow else [sys.executable, "-m", "app1"]
+        argv = [sys.executable, str(SERVER_WITH_TEST_ROUTES)] if test_routes else [sys.executable, "-m", "app1"]
         with stdout_path.open("w") as stdout:
             # A session of its own: teardown kills granian's worker process with its main process.
             process = subprocess.Popen(argv, cwd=APP_DIR, env=environment, stdout=stdout, stderr=subprocess.STDOUT,

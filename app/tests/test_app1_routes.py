@@ -29,8 +29,7 @@ def test_flask_hooks_and_error_handlers_see_every_request(service, log_stream, p
     """No route is answered around Flask: before/after_request hooks (what extensions such as Sentry or
     OpenTelemetry hook into) run on every request, and an error handler sees every failing one, also after
     the same route has answered 200 (a /health that starts checking a dependency that then fails)."""
-    app, readiness, metrics = service
-    readiness.mark_ready()
+    app, metrics = service
     seen, failures, dependency = [], [], {"up": True}
 
     @app.before_request
@@ -71,16 +70,9 @@ def test_index_defaults_to_development(log_stream):
     assert app.test_client().get("/").get_json()["environment"] == "development"
 
 
-def test_ready_follows_the_process_phase(service):
-    app, readiness, _metrics = service
-    client = app.test_client()
-    assert (client.get("/ready").status_code, client.get("/ready").get_json()) == (503, {"status": "starting"})
-    readiness.mark_ready()
-    assert (client.get("/ready").status_code, client.get("/ready").get_json()) == (200, {"status": "ready"})
-    readiness.drain()
-    assert (client.get("/ready").status_code, client.get("/ready").get_json()) == (503, {"status": "draining"})
-    readiness.mark_ready()  # draining is final
-    assert client.get("/ready").status_code == 503
+def test_ready_says_ready(client):
+    response = client.get("/ready")
+    assert (response.status_code, response.get_json()) == (200, {"status": "ready"})
 
 
 def test_unknown_path_is_a_json_404(client):
@@ -98,7 +90,7 @@ def test_wrong_method_is_a_json_405_that_says_what_is_allowed(client):
 
 
 def test_unhandled_error_is_a_json_500_without_traceback_but_logged(service, log_stream):
-    app, _readiness, metrics = service
+    app, metrics = service
 
     @app.get("/boom")
     def boom():
@@ -124,8 +116,7 @@ def test_request_id_is_echoed_when_plain_and_made_up_otherwise(client):
 
 
 def test_every_route_is_counted_by_template_method_and_status(service):
-    app, readiness, metrics = service
-    readiness.mark_ready()
+    app, metrics = service
     client = app.test_client()
     for _ in range(3):
         client.get("/health")
@@ -136,7 +127,7 @@ def test_every_route_is_counted_by_template_method_and_status(service):
     assert requests_served(metrics, "GET", "/health", 200) == 3
     assert requests_served(metrics, "GET", "/", 200) == 1
     assert requests_served(metrics, "GET", "/ready", 200) == 1
-    assert requests_served(metrics, "POST", "/", 405) == 1
+    assert requests_served(metrics, "POST", UNMATCHED, 405) == 1  # no rule matched the method
     assert requests_served(metrics, "GET", UNMATCHED, 404) == 1
     assert metrics.registry.get_sample_value(
         "app_request_latency_seconds_count", {"method": "GET", "endpoint": "/health"}) == 3
@@ -144,7 +135,7 @@ def test_every_route_is_counted_by_template_method_and_status(service):
 
 
 def test_label_values_stay_bounded_whatever_the_requests(service):
-    app, _readiness, metrics = service
+    app, metrics = service
     client = app.test_client()
     for number in range(40):
         client.get(f"/probe/{number}")
@@ -154,12 +145,12 @@ def test_label_values_stay_bounded_whatever_the_requests(service):
         for sample in family.samples:
             endpoints.add(sample.labels.get("endpoint"))
             methods.add(sample.labels.get("method"))
-    assert endpoints - {None} == {UNMATCHED, "/health"}
+    assert endpoints - {None} == {UNMATCHED}  # no rule matches an unknown path, nor an unknown method
     assert methods - {None} == {"GET", "other"}
 
 
 def test_in_flight_gauge_counts_the_request_being_served(service):
-    app, _readiness, metrics = service
+    app, metrics = service
     seen = []
 
     @app.get("/peek")
@@ -172,7 +163,7 @@ def test_in_flight_gauge_counts_the_request_being_served(service):
 
 
 def test_build_info_names_version_environment_and_commit(service):
-    _app, _readiness, metrics = service
+    _app, metrics = service
     assert metrics.registry.get_sample_value(
         "app_build_info", {"version": "9.8.7", "environment": "qa", "commit": "c0ffee"}) == 1
 
@@ -194,6 +185,6 @@ def test_each_request_logs_one_json_line_with_its_fields(client, log_stream):
 def test_log_level_decides_whether_requests_are_logged(service, log_stream, level, expect_access_lines):
     import logging
     logging.getLogger().setLevel(level)
-    app, _readiness, _metrics = service
+    app, _metrics = service
     app.test_client().get("/health")
     assert len([line for line in log_lines(log_stream) if line["logger"] == "app1.access"]) == expect_access_lines

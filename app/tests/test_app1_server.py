@@ -35,7 +35,7 @@ def test_counters_and_histogram_move_by_exactly_what_was_sent(start_server):
     assert count(after, "/health", 200) - count(before, "/health", 200) == 7
     assert count(after, "/", 200) - count(before, "/", 200) == 4
     assert count(after, UNMATCHED, 404) - count(before, UNMATCHED, 404) == 3
-    assert count(after, "/", 405, method="DELETE") - count(before, "/", 405, method="DELETE") == 1
+    assert count(after, UNMATCHED, 405, method="DELETE") - count(before, UNMATCHED, 405, method="DELETE") == 1
     for endpoint, times in (("/health", 7), ("/", 4), (UNMATCHED, 3)):
         assert latency(after, "count", endpoint) - latency(before, "count", endpoint) == times
         assert latency(after, "bucket", endpoint, le="+Inf") - latency(before, "bucket", endpoint, le="+Inf") == times
@@ -69,7 +69,7 @@ def test_every_line_the_server_writes_is_a_json_record(start_server):
     server.terminate_and_wait(timeout=30)
     records = [json.loads(line) for line in server.stdout_path.read_text().splitlines()]
     # granian's own records (start, worker, stop) are there too, in the same format.
-    assert {"_granian", "app1.server", "app1.access"} <= {record["logger"] for record in records}
+    assert {"_granian", "app1.access"} <= {record["logger"] for record in records}
     assert all({"time", "level", "logger", "message"} <= record.keys() for record in records)
 
 
@@ -80,35 +80,36 @@ def test_log_level_warning_silences_the_access_log(start_server):
     assert [record for record in server.log_records() if record["logger"] == "app1.access"] == []
 
 
-def test_sigterm_turns_ready_off_finishes_in_flight_requests_then_exits(start_server):
-    server = start_server(slow=True, DRAIN_SECONDS="1", SHUTDOWN_TIMEOUT="10")
+def test_sigterm_stops_new_connections_and_finishes_the_request_in_flight(start_server):
+    server = start_server(test_routes=True, SHUTDOWN_TIMEOUT="10")
     slow_result = {}
 
     def slow_request():
         slow_result["response"] = get(server.url("/test/slow?seconds=2.5"), timeout=20)
     caller = threading.Thread(target=slow_request)
     caller.start()
-    time.sleep(0.3)  # the slow request is in flight
+    wait_for_a_request_in_flight(server)
     stopping = threading.Thread(target=lambda: slow_result.setdefault("exit", server.terminate_and_wait(timeout=30)))
     stopping.start()
-    time.sleep(0.3)
-    ready_status, _headers, ready_body = get(server.url("/ready"))
-    health_status, _headers, _body = get(server.url("/health"))
+    time.sleep(0.5)
+    try:
+        ready = get(server.url("/ready"), timeout=2)[0]
+    except OSError as error:
+        ready = type(error).__name__
     caller.join(timeout=30)
     stopping.join(timeout=30)
 
-    assert (ready_status, json.loads(ready_body)) == (503, {"status": "draining"})
-    assert health_status == 200  # still alive, just leaving the rotation
+    assert ready != 200  # a readiness probe fails from SIGTERM on
     status, _headers, body = slow_result["response"]
     assert (status, json.loads(body)) == (200, {"slept": 2.5})
     exit_code, took = slow_result["exit"]
     assert exit_code == 0
-    # Out as soon as the drain time is over and the slow request is done (~2.5 s), not at the 11 s deadline.
+    # Out as soon as the slow request is done (~2.5 s), not at the 10 s bound.
     assert took < 6.5
 
 
 def test_a_stuck_request_cannot_hold_shutdown_past_the_bound(start_server):
-    server = start_server(slow=True, DRAIN_SECONDS="0", SHUTDOWN_TIMEOUT="1")
+    server = start_server(test_routes=True, SHUTDOWN_TIMEOUT="1")
     outcome = []
 
     def stuck_request():
@@ -118,15 +119,18 @@ def test_a_stuck_request_cannot_hold_shutdown_past_the_bound(start_server):
             outcome.append(type(error).__name__)
     caller = threading.Thread(target=stuck_request)
     caller.start()
+    wait_for_a_request_in_flight(server)
+    _exit_code, took = server.terminate_and_wait(timeout=30)
+    caller.join(timeout=10)
+    assert took < 1 + 3
+    assert outcome and outcome[0] != 200
+    warnings = [record["message"] for record in server.log_records() if record["level"] == "WARNING"]
+    assert "Killing worker-1 after it refused to gracefully stop" in warnings  # granian's, naming the kill
+
+
+def wait_for_a_request_in_flight(server):
     # SIGTERM only once the worker holds the request (a fixed sleep lost that race on a loaded machine, and the
     # worker then stopped cleanly with nothing in flight).
     deadline = time.monotonic() + 10
     while not in_flight(server) and time.monotonic() < deadline:
         time.sleep(0.05)
-    exit_code, took = server.terminate_and_wait(timeout=30)
-    caller.join(timeout=10)
-    assert took < 0 + 1 + 3
-    assert outcome and outcome[0] != 200
-    assert exit_code == 1  # granian killed the worker after SHUTDOWN_TIMEOUT: not a clean stop
-    errors = [record["message"] for record in server.log_records() if record["level"] == "ERROR"]
-    assert any(message.startswith("requests still in flight after SHUTDOWN_TIMEOUT=1s") for message in errors)

@@ -16,15 +16,15 @@ def test_defaults_are_the_documented_ones():
     assert (settings.host, settings.port, settings.metrics_port) == ("0.0.0.0", 8080, 9090)
     assert (settings.log_level, settings.environment, settings.commit) == ("INFO", "development", "unknown")
     assert settings.version == (APP_DIR / "VERSION").read_text().strip()
-    assert (settings.threads, settings.drain_seconds, settings.shutdown_timeout) == (4, 2.0, 10)
+    assert (settings.threads, settings.shutdown_timeout) == (4, 10)
 
 
 def test_environment_variables_set_every_value():
     settings = from_environment({
         "HOST": "127.0.0.1", "PORT": "8081", "METRICS_PORT": "9191", "LOG_LEVEL": "warning", "ENVIRONMENT": "prod",
-        "APP_VERSION": "2.0.0", "APP_COMMIT": "abc", "THREADS": "8", "DRAIN_SECONDS": "0.5", "SHUTDOWN_TIMEOUT": "3"})
+        "APP_VERSION": "2.0.0", "APP_COMMIT": "abc", "THREADS": "8", "SHUTDOWN_TIMEOUT": "3"})
     assert settings == Settings(host="127.0.0.1", port=8081, metrics_port=9191, log_level="WARNING", environment="prod",
-                                version="2.0.0", commit="abc", threads=8, drain_seconds=0.5, shutdown_timeout=3)
+                                version="2.0.0", commit="abc", threads=8, shutdown_timeout=3)
 
 
 @pytest.mark.parametrize("env, named", [
@@ -36,7 +36,7 @@ def test_environment_variables_set_every_value():
     ({"PORT": "9000", "METRICS_PORT": "9000"}, "METRICS_PORT"),
     ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
     ({"THREADS": "0"}, "THREADS"),
-    ({"DRAIN_SECONDS": "soon"}, "DRAIN_SECONDS"),
+    ({"SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT"),
     ({"SHUTDOWN_TIMEOUT": "nan"}, "SHUTDOWN_TIMEOUT"),
     ({"SHUTDOWN_TIMEOUT": "-2"}, "SHUTDOWN_TIMEOUT"),
     ({"SHUTDOWN_TIMEOUT": "0"}, "SHUTDOWN_TIMEOUT"),  # granian would wait for ever

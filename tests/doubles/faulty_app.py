@@ -17,7 +17,6 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import start_http_server
 
 from app1.metrics import Metrics
-from app1.readiness import Readiness
 from app1.settings import Settings
 from app1.web import create_app
 
@@ -74,10 +73,10 @@ class FaultyApp:
             raise ValueError(f"unknown variant {self.variant!r}; known: {VARIANTS}")
         version = "0.0.1-wrong" if self.variant == "wrong_version" else self.version
         settings = Settings(host="127.0.0.1", port=0, metrics_port=0, environment=self.environment, version=version)
-        metrics, readiness = Metrics(), Readiness()
+        metrics = Metrics()
         if self.variant == "missing_metric":
             metrics.registry.unregister(metrics.requests)
-        app = create_app(settings, readiness, metrics)
+        app = create_app(settings, metrics)
         if self.variant == "health_500":
             app = _health_500(app)
         if self.variant == "slow_index":
@@ -89,7 +88,6 @@ class FaultyApp:
             web.socket = context.wrap_socket(web.socket, server_side=True)
         threading.Thread(target=web.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         exposition, _thread = start_http_server(0, "127.0.0.1", registry=metrics.registry)  # as app1.worker does
-        readiness.mark_ready()
         self.servers = [web, exposition]
         self.port, self.metrics_port = web.server_port, exposition.server_port
         return self

@@ -36,7 +36,7 @@ options:
     type: str
     default: 127.0.0.1
   env:
-    description: 'Environment variables to set on every container, for example C({DRAIN_SECONDS: "0"}).'
+    description: 'Environment variables to set on every container, for example C({LOG_LEVEL: "DEBUG"}).'
     type: dict
     default: {}
 """
@@ -90,7 +90,7 @@ def podman_preview(manifests, name, ports, host_ip="127.0.0.1", env=None):
     # One replica: more would all claim the same host ports.
     spec["replicas"] = 1
     if env is not None and not isinstance(env, dict):
-        raise AnsibleFilterError("podman_preview: env must map variable names to values, e.g. {DRAIN_SECONDS: '0'}")
+        raise AnsibleFilterError("podman_preview: env must map variable names to values, e.g. {LOG_LEVEL: 'DEBUG'}")
     published = set()
     for container in spec.get("template", {}).get("spec", {}).get("containers") or []:
         if env:

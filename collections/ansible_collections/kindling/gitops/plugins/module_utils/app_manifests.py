@@ -22,6 +22,16 @@ from ansible_collections.kindling.gitops.plugins.module_utils import rules
 HTTP = ("http", 8080, 80, "PORT")
 METRICS = ("metrics", 9090, 9090, "METRICS_PORT")
 PORTS = (HTTP, METRICS)
+# Draining, the Kubernetes way. A pod being deleted leaves the Service's ready endpoints at once, but kube-proxy
+# and the ingress controller take a moment to stop sending to it: the preStop pause keeps the app serving
+# meanwhile. Then SIGTERM starts the server's graceful stop, which gives requests in flight SHUTDOWN_TIMEOUT
+# (set in the ConfigMap below) to finish. The grace period counts from the start of preStop; past it the kubelet
+# kills the container, so it covers both, plus a moment for the process to exit.
+PRESTOP_PAUSE_SECONDS = 5
+SHUTDOWN_TIMEOUT_SECONDS = 10
+EXIT_MARGIN_SECONDS = 5
+# The ConfigMap values the Deployment is computed from (its ports, its grace period): an overlay may not change them.
+BASE_CONFIG_KEYS = tuple(env for _n, _p, _s, env in PORTS) + ("SHUTDOWN_TIMEOUT",)
 NAME_LABEL = "app.kubernetes.io/name"
 FILES = ("kustomization.yaml", "deployment.yaml", "service.yaml", "servicemonitor.yaml", "prometheusrule.yaml")
 
@@ -41,6 +51,8 @@ def deployment(name, run_as_user):
         "envFrom": [{"configMapRef": {"name": name + "-config"}}],
         "livenessProbe": liveness,
         "readinessProbe": readiness,
+        # The kubelet's own sleep (GA since Kubernetes 1.34): the image has no shell or sleep binary to exec.
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_PAUSE_SECONDS}}},
         # The defaults an overlay's patch replaces per environment (gitops_resources).
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
@@ -61,6 +73,7 @@ def deployment(name, run_as_user):
                                              "prometheus.io/path": "/metrics"}},
                 "spec": {
                     "automountServiceAccountToken": False,
+                    "terminationGracePeriodSeconds": PRESTOP_PAUSE_SECONDS + SHUTDOWN_TIMEOUT_SECONDS + EXIT_MARGIN_SECONDS,
                     "securityContext": {"runAsNonRoot": True, "runAsUser": run_as_user, "runAsGroup": run_as_user,
                                         "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [container],
@@ -160,7 +173,8 @@ def prometheus_rule(name, labels):
 def kustomization(name):
     """The base every environment's overlay starts from; overlays set namespace, replicas, image digest and
     config. The ConfigMap is read with envFrom; kustomize's name hash rolls the pods when a value changes."""
-    literals = ["ENVIRONMENT=unset", "LOG_LEVEL=INFO"] + ["%s=%s" % (env, port) for _n, port, _s, env in PORTS]
+    literals = (["ENVIRONMENT=unset", "LOG_LEVEL=INFO", "SHUTDOWN_TIMEOUT=%d" % SHUTDOWN_TIMEOUT_SECONDS]
+                + ["%s=%s" % (env, port) for _n, port, _s, env in PORTS])
     return {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
             "labels": [{"pairs": {NAME_LABEL: name, "app.kubernetes.io/part-of": "kindling"},
                         "includeSelectors": False, "includeTemplates": True}],

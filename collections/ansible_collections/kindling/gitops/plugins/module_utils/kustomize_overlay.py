@@ -208,6 +208,10 @@ def plan_overlay(params):
     config_map = params.get("config_map")
     if config_map:
         literals = rules.check_config_literals("config_map.literals", config_map.get("literals"))
+        owned = sorted(set(literals) & set(app_manifests.BASE_CONFIG_KEYS))
+        if owned:
+            raise rules.InputError("config_map.literals", "%s: the base sets these and computes the Deployment's ports"
+                                   " and grace period from them; an overlay may not change them" % ", ".join(owned))
         kustomization["configMapGenerator"] = [{
             "name": rules.check_dns_subdomain("config_map.name", config_map.get("name")),
             "behavior": config_map.get("behavior") or "merge",

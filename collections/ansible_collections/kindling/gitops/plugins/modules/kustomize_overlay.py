@@ -85,7 +85,7 @@ options:
         type: str
         required: true
       literals:
-        description: Keys and values; values become strings.
+        description: Keys and values; values become strings. Not the keys the base computes the Deployment from (PORT, METRICS_PORT, SHUTDOWN_TIMEOUT).
         type: dict
         default: {}
       behavior:

@@ -68,3 +68,15 @@ def test_a_pod_disruption_budget_that_blocks_every_drain_or_means_nothing_is_ref
     with pytest.raises(rules.InputError) as error:
         manifests.pod_disruption_budget({"name": "app1", "max_unavailable": value})
     assert error.value.field == "pod_disruption_budget.max_unavailable"
+
+
+def test_the_pod_drains_for_the_preStop_pause_then_has_the_shutdown_timeout_within_its_grace_period(monkeypatch):
+    monkeypatch.setattr(manifests, "PRESTOP_PAUSE_SECONDS", 17)
+    monkeypatch.setattr(manifests, "SHUTDOWN_TIMEOUT_SECONDS", 42)
+    base = objects()
+    pod = base["deployment.yaml"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 17}}}
+    assert "SHUTDOWN_TIMEOUT=42" in base["kustomization.yaml"]["configMapGenerator"][0]["literals"]
+    # The kubelet kills at the grace period, counted from the start of preStop: both fit, with time to exit.
+    assert pod["terminationGracePeriodSeconds"] > 17 + 42

@@ -62,6 +62,9 @@ def test_route_on_openshift():
     ({"resources": ["/abs/base"]}, "resources[0]"),
     ({"patches": [{"patch": "a: [b"}]}, "patches[0].patch"),
     ({"config_map": {"name": "app1-config", "literals": {"A B": "x"}}}, "config_map.literals"),
+    # The base computes the container ports and the grace period from these: an overlay's value would break them.
+    ({"config_map": {"name": "app1-config", "literals": {"SHUTDOWN_TIMEOUT": "60"}}}, "config_map.literals"),
+    ({"config_map": {"name": "app1-config", "literals": {"PORT": "8000"}}}, "config_map.literals"),
 ])
 def test_bad_input_names_the_field(bad, field):
     with pytest.raises(rules.InputError) as error:
