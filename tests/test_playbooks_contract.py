@@ -110,3 +110,18 @@ def test_a_choice_is_declared_in_the_argument_spec_only():
                 if "choices" in option:
                     repeated = re.search(rf"\b{name}\s+(not\s+)?in\s+\[", tasks)
                     assert repeated is None, f"{role.name}: tasks re-check {name}'s choices: {repeated.group(0)}"
+
+
+def test_a_render_only_deploy_claims_no_commit(tmp_path):
+    """The render says what it wrote (gitops_rendered); only publish says what was committed (kindling_gitops),
+    so a run that renders without publishing reports no commit."""
+    digest = "sha256:" + "a" * 64
+    image = {"registry": "localhost:5001", "repository": "app1", "tag": "1.0.0-abcdefabcdef", "digest": digest,
+             "ref": f"localhost:5001/app1@{digest}"}
+    work_dir = tmp_path / "work"
+    result = ansible_playbook("-i", "inventories/dev", "playbooks/deploy.yml", "--tags", "render",
+                              "-e", json.dumps({"kindling_image": image}), work_dir=work_dir, env={"GITOPS_TOKEN": ""})
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert digest in (work_dir / "gitops/apps/app1/overlays/dev/kustomization.yaml").read_text()
+    shown = result.stdout.rsplit("TASK [Summary of the run]", 1)[1]
+    assert "committed" not in shown and "gitops_commit: (no commit in this run)" in shown, shown

@@ -1,8 +1,10 @@
 """promote.yml deploys only a digest the previous environment verified (its release/verified.json).
 The refusal logic (playbooks/tasks/promotion.yml) runs here for real in a one-task playbook; the whole
-promote.yml (render + commit of the promoted digest) runs in test_promote_commits_exactly_the_verified_digest."""
+promote.yml (render + commit of the promoted digest) runs in test_promote_commits_exactly_the_verified_digest,
+and deploy.yml's sequence, which promote.yml runs too, shows its hand-edit report and preview here."""
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -95,11 +97,12 @@ def test_refuses_something_that_is_not_a_digest(work_root, tmp_path):
     assert result.returncode != 0 and "promote_digest: 'latest' is not a digest" in result.stdout
 
 
-def promote(work_root: Path, target: str, **extra) -> subprocess.CompletedProcess:
-    """The real promote.yml with the real gitops role; Argo CD and the verification need a cluster."""
+def promote(work_root: Path, target: str, *flags, **extra) -> subprocess.CompletedProcess:
+    """The real promote.yml with the real gitops role; Argo CD and the verification need a cluster, the preview
+    an image that can be pulled."""
     variables = {"kindling_work_dir": str(work_root / target), **extra}
     return subprocess.run(["ansible-playbook", "-i", f"inventories/{target}", "playbooks/promote.yml",
-                           "--skip-tags", "argocd,verify", "-e", json.dumps(variables)],
+                           "--skip-tags", "argocd,preview,verify", *flags, "-e", json.dumps(variables)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "GITOPS_TOKEN": ""})
 
@@ -122,3 +125,34 @@ def test_promote_commits_exactly_the_verified_digest(tmp_path):
     refused = promote(work_root, "qa", promote_digest=DIGEST_B)
     assert refused.returncode != 0 and "was not verified in dev" in refused.stdout
     assert subprocess.run(["git", "--git-dir", str(remote), "rev-parse", "main"], capture_output=True, text=True).stdout.strip() == head
+
+
+def test_promote_previews_the_overlay_before_it_publishes():
+    listed = subprocess.run(["ansible-playbook", "--list-tasks", "-i", "inventories/qa", "playbooks/promote.yml"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    tasks = [line.strip().split("\t")[0] for line in listed.stdout.splitlines()]
+    preview = tasks.index("Preview the rendered overlay with podman kube play")
+    assert preview < tasks.index("gitops : Commit and push the app's tree to the GitOps repository")
+
+
+def test_promote_undoes_a_hand_edit_and_says_so(tmp_path):
+    work_root = tmp_path / "work"
+    (work_root / "dev").mkdir(parents=True)
+    write_record(work_root, "dev", verified_record("dev", DIGEST_A))
+    first = promote(work_root, "qa")
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(work_root / "gitops.git"), str(other)], check=True)
+    overlay = other / "apps/app1/overlays/qa/kustomization.yaml"
+    overlay.write_text(re.sub(r"count: \d+", "count: 5", overlay.read_text()))
+    subprocess.run(["git", "-c", "user.name=Other", "-c", "user.email=other@example.com", "commit", "-qam", "scale by hand"],
+                   cwd=other, check=True)
+    subprocess.run(["git", "push", "-q", "origin", "main"], cwd=other, check=True)
+    hand_edit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=other, capture_output=True, text=True).stdout.strip()
+
+    second = promote(work_root, "qa", "--diff")
+    assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-2000:]
+    said = " ".join(second.stdout.split())
+    assert (f"apps/app1/overlays/qa/kustomization.yaml: overwriting a hand edit, commit {hand_edit[:12]} "
+            "by Other <other@example.com>") in said, second.stdout[-4000:]

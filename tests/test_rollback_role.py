@@ -56,7 +56,6 @@ def run(tmp_path, gitops, app, *args, **extra):
         "app_replicas": 1, "kindling_work_dir": str(tmp_path / "work"),
         "verify_version_file": str(ROOT / "app" / "VERSION"), "verify_pods": False, "verify_ingress": False,
         "verify_direct_url": app.base_url, "verify_direct_metrics_url": app.metrics_url, "verify_attempts": 1,
-        "kindling_gitops": {"commit": gitops["bad"], "repo_path": str(gitops["clone"])},
     }
     host_vars.update(extra)
     inventory = tmp_path / "inventory.json"
@@ -67,6 +66,13 @@ def run(tmp_path, gitops, app, *args, **extra):
                         *args, inventory=inventory)
 
 
+def record_the_bad_deploy(tmp_path, gitops):
+    """What deploy.yml records before verify.yml runs: the rollback reverts the commit deployed.json names."""
+    release = tmp_path / "work" / "release"
+    release.mkdir(parents=True, exist_ok=True)
+    (release / "deployed.json").write_text(json.dumps({"env": "dev", "commit": gitops["bad"]}))
+
+
 @pytest.fixture
 def broken_app():
     app = FaultyApp("wrong_version", VERSION).start()
@@ -75,6 +81,7 @@ def broken_app():
 
 
 def test_failed_verification_reverts_and_pushes_and_reports(tmp_path, gitops, broken_app):
+    record_the_bad_deploy(tmp_path, gitops)
     result = run(tmp_path, gitops, broken_app)
     assert result.rc != 0
     name, failure = result.failure()
@@ -95,6 +102,7 @@ def test_failed_verification_reverts_and_pushes_and_reports(tmp_path, gitops, br
 
 
 def test_check_mode_reverts_nothing(tmp_path, gitops, broken_app):
+    record_the_bad_deploy(tmp_path, gitops)
     result = run(tmp_path, gitops, broken_app, "--check", rollback_fail=False)
     assert result.rc == 0, result.failure()
     assert result.result("Revert the deploy's GitOps commit and push the revert")["changed"] is True
@@ -103,6 +111,7 @@ def test_check_mode_reverts_nothing(tmp_path, gitops, broken_app):
 
 
 def test_passed_verification_reverts_nothing(tmp_path, gitops):
+    record_the_bad_deploy(tmp_path, gitops)
     healthy = FaultyApp(None, VERSION).start()
     try:
         result = run(tmp_path, gitops, healthy)
@@ -115,10 +124,10 @@ def test_passed_verification_reverts_nothing(tmp_path, gitops):
 
 
 def test_no_commit_to_revert_fails_naming_the_variable(tmp_path, gitops, broken_app):
-    result = run(tmp_path, gitops, broken_app, kindling_gitops={"repo_path": str(gitops["clone"])})
+    result = run(tmp_path, gitops, broken_app)
     name, failure = result.failure()
     assert name.endswith("Check the commit and the clone")
-    assert failure["msg"].startswith("rollback_commit: ")
+    assert failure["msg"].startswith("rollback_commit: ") and "release/deployed.json records none" in failure["msg"]
     assert git(gitops["remote"], "rev-parse", "main") == gitops["bad"]
 
 
