@@ -126,6 +126,12 @@ def test_promote_commits_exactly_the_verified_digest(tmp_path):
     assert refused.returncode != 0 and "was not verified in dev" in refused.stdout
     assert subprocess.run(["git", "--git-dir", str(remote), "rev-parse", "main"], capture_output=True, text=True).stdout.strip() == head
 
+    # The verify play that follows the push has its settings checked before the promotion changes anything.
+    write_record(work_root, "dev", verified_record("dev", DIGEST_B))
+    bad_verify = promote(work_root, "qa", verify_attempts=-1)
+    assert bad_verify.returncode != 0 and "verify_attempts: -1 must be a whole number" in bad_verify.stdout
+    assert subprocess.run(["git", "--git-dir", str(remote), "rev-parse", "main"], capture_output=True, text=True).stdout.strip() == head
+
 
 def test_promote_previews_the_overlay_before_it_publishes():
     listed = subprocess.run(["ansible-playbook", "--list-tasks", "-i", "inventories/qa", "playbooks/promote.yml"],
