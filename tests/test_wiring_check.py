@@ -252,3 +252,23 @@ def test_strict_fails_when_a_link_is_not_followed(tmp_path):
     rc, result = check(ROOT, tmp_path, wiring_strict=True)
     assert rc != 0 and result["broken"] == []
     assert result["msg"].startswith("wiring: 6 of 9 links followed") and "strict" in result["msg"]
+
+
+# Each shared value changed once, in its one home (roles/kindling_defaults/defaults/main.yml), in one copied tree:
+# every consumer the check renders (kind config, hosts.toml, Argo CD objects, overlay, verify's URLs) must follow,
+# so every link is still followed and whole, and the new values show in what was followed.
+HOME = "roles/kindling_defaults/defaults/main.yml"
+HOME_EDITS = [(HOME, "app_name: app1", "app_name: shop"), (HOME, "gitops_branch: main", "gitops_branch: release"),
+              (HOME, "kind_cluster_http_port: 8080", "kind_cluster_http_port: 18080"),
+              (HOME, "local_registry_host_port: 5001", "local_registry_host_port: 5111"),
+              (HOME, "local_registry_name: kind-registry", "local_registry_name: shop-registry"),
+              (HOME, "git_server_name: kindling-git", "git_server_name: shop-git")]
+
+
+def test_each_shared_value_changed_in_its_one_home_moves_every_consumer(charts, tmp_path):
+    rc, result = check(tree(tmp_path, HOME_EDITS), tmp_path, "qa", charts=charts, wiring_strict=True)
+    assert rc == 0 and result["broken"] == [], result.get("msg")
+    assert {link(line) for line in result["followed"]} == set(LINKS)
+    followed = "\n".join(result["followed"])
+    for value in ("shop-qa", "shop.qa.localhost", "release", "18080", "localhost:5111", "shop-registry", "git://shop-git/"):
+        assert value in followed, (value, followed)
