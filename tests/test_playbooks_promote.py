@@ -107,12 +107,18 @@ def promote(work_root: Path, target: str, *flags, **extra) -> subprocess.Complet
                           env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "GITOPS_TOKEN": ""})
 
 
-def test_promote_commits_exactly_the_verified_digest(tmp_path):
+def promoted_into_qa(tmp_path: Path) -> Path:
+    """The work root after dev verified DIGEST_A and promote.yml took it into qa."""
     work_root = tmp_path / "work"
     (work_root / "dev").mkdir(parents=True)
     write_record(work_root, "dev", verified_record("dev", DIGEST_A))
     result = promote(work_root, "qa")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return work_root
+
+
+def test_promote_commits_exactly_the_verified_digest(tmp_path):
+    work_root = promoted_into_qa(tmp_path)
     remote = work_root / "gitops.git"
     overlay = subprocess.run(["git", "--git-dir", str(remote), "show", "main:apps/app1/overlays/qa/kustomization.yaml"],
                              capture_output=True, text=True, check=True).stdout
@@ -143,11 +149,7 @@ def test_promote_previews_the_overlay_before_it_publishes():
 
 
 def test_promote_undoes_a_hand_edit_and_says_so(tmp_path):
-    work_root = tmp_path / "work"
-    (work_root / "dev").mkdir(parents=True)
-    write_record(work_root, "dev", verified_record("dev", DIGEST_A))
-    first = promote(work_root, "qa")
-    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    work_root = promoted_into_qa(tmp_path)
     other = tmp_path / "other"
     subprocess.run(["git", "clone", "-q", str(work_root / "gitops.git"), str(other)], check=True)
     overlay = other / "apps/app1/overlays/qa/kustomization.yaml"
