@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
+from support.shared_values import KUBERNETES_VERSION
+
 # (group, version, plural, kind, namespaced)
 RESOURCES = [
     ("", "v1", "namespaces", "Namespace", False),
@@ -55,7 +57,7 @@ def merge_patch(target, patch):
 
 
 class KubeAPIDouble:
-    def __init__(self, kubernetes_version="v1.36.1"):
+    def __init__(self, kubernetes_version="v" + KUBERNETES_VERSION):
         self.version = kubernetes_version
         self.objects = {}
         self.requests = []
