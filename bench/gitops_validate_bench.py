@@ -44,6 +44,7 @@ def main():
     # The tests' reference data, looked up as they look it up (KINDLING_REFERENCE_DIR, .cache/reference, ../shared).
     sys.path.insert(0, str(ROOT / "tests"))
     from support.reference import reference as reference_data
+    from support.shared_values import KUBERNETES_VERSION
     found, _why_not = reference_data.resolve(ROOT)
     crd_paths = [str(found / "crds")] if found else []
     with tempfile.TemporaryDirectory(prefix="kindling-bench-gitops-") as tmp:
@@ -54,7 +55,7 @@ def main():
             subprocess.run(["kubectl", "kustomize", overlay], check=True, capture_output=True)
             baseline.append(time.perf_counter() - start)
             start = time.perf_counter()
-            objects, findings = kustomize_validate.validate_directory(overlay, crd_paths=crd_paths)
+            objects, findings = kustomize_validate.validate_directory(overlay, KUBERNETES_VERSION, crd_paths=crd_paths)
             candidate.append(time.perf_counter() - start)
     assert not kustomize_validate.has_errors(findings), findings
     machine = f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"

@@ -40,14 +40,6 @@ def combo_id(combo):
     return "-".join(combo)
 
 
-def kube_version():
-    """The pinned kind node image's Kubernetes (versions.yml kind_node_image kindest/node:vX.Y.Z@sha256:...)."""
-    image = yaml.safe_load((ROOT / "versions.yml").read_text())["kindling_versions"]["kind_node_image"]
-    match = re.search(r":v(\d+\.\d+\.\d+)@", image)
-    assert match, f"cannot read the Kubernetes version from kind_node_image {image}"
-    return match.group(1)
-
-
 def helm_task():
     """The kubernetes.core.helm task of roles/platform/tasks/release.yml that installs the release (the one with
     release_values), with the vars of the blocks around it merged in: what the role passes to helm."""
@@ -89,7 +81,8 @@ PLAYBOOK = """
       loop_control:
         loop_var: combo
     - ansible.builtin.copy:
-        content: "{{{{ {{'combos': _out, 'argocd_server_host': argocd_server_host}} | to_json }}}}"
+        content: "{{{{ {{'combos': _out, 'argocd_server_host': argocd_server_host,
+                        'kubernetes_version': kubernetes_version}} | to_json }}}}"
         dest: {out}
         mode: "0644"
 """
@@ -128,7 +121,8 @@ COMBO_TASKS = """
 
 
 def role_inputs(tmp_dir):
-    """{env: {combos: {id: {releases, role_values, kind_config}}, argocd_server_host}}, one ansible run per env."""
+    """{env: {combos: {id: {releases, role_values, kind_config}}, argocd_server_host, kubernetes_version}}, one
+    ansible run per env."""
     task = helm_task()
     helm = task["kubernetes.core.helm"]
     helm_vars = "\n".join(f"    {key}: {json.dumps(value)}".replace("role_path", "_platform_role_path")

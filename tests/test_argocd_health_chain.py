@@ -16,6 +16,7 @@ from doubles import argocd_controller as argo
 from doubles.ansible_run import ROOT, playbook_env, run_playbook
 from doubles.k8s_api import KubeAPIDouble
 from doubles.traefik_ingress_status import TraefikIngressStatusDouble, rendered_traefik
+from support.shared_values import CLUSTER_ISSUER, KUBERNETES_VERSION
 
 pytestmark = pytest.mark.contract
 
@@ -36,7 +37,7 @@ def render_traefik(reference_dir, tmp_path, value_files):
     chart = reference_dir / "helm-charts" / "traefik-41.3.0.tgz"
     if not chart.is_file():
         pytest.skip(f"{chart} is absent: the pinned traefik chart ships with the reference data only")
-    command = ["helm", "template", "traefik", str(chart), "--namespace", "traefik", "--kube-version", "1.36.1"]
+    command = ["helm", "template", "traefik", str(chart), "--namespace", "traefik", "--kube-version", KUBERNETES_VERSION]
     for path in value_files:
         command += ["-f", str(path)]
     rendered = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -52,7 +53,7 @@ def app_manifests():
     objects = [base.service("app1"), base.deployment("app1", 10001)]
     _, ingress = kustomize_overlay._ingress_object({"name": "app1", "host": "app1.dev.localhost",
                                                      "service_name": "app1", "class_name": "traefik",
-                                                     "cluster_issuer": "kindling-ca"}, "app1-dev")
+                                                     "cluster_issuer": CLUSTER_ISSUER}, "app1-dev")
     return [dict(o, metadata=dict(o["metadata"], namespace="app1-dev")) for o in objects] + [ingress]
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support.shared_values import KUBERNETES_VERSION
+
 pytestmark = pytest.mark.fast
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +39,7 @@ def test_argocd_server_service_is_the_charts(reference_dir):
         pytest.skip("pinned chart not found at {0}".format(chart))
     values = ROOT / "roles/platform/files/values"
     rendered = subprocess.run(
-        [helm, "template", _release_name(), str(chart), "--namespace", "argocd", "--kube-version", "1.36.1",
+        [helm, "template", _release_name(), str(chart), "--namespace", "argocd", "--kube-version", KUBERNETES_VERSION,
          "-f", str(values / "argo-cd.yaml"), "-f", str(values / "argo-cd-kind.yaml")],
         capture_output=True, text=True, check=True).stdout
     services = {doc["metadata"]["name"]: doc for doc in yaml.safe_load_all(rendered)

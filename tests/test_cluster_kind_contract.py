@@ -10,10 +10,11 @@ import stat
 import pytest
 
 from support.batch import Case, run_batch
+from support.shared_values import VERSIONS
 
 pytestmark = [pytest.mark.contract, pytest.mark.xdist_group("test_cluster_kind_contract")]
 
-IMAGE = "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5"
+IMAGE = VERSIONS["kind_node_image"]
 OTHER_IMAGE = "kindest/node:v1.35.4@sha256:" + "ab" * 32
 CONFIG = {"nodes": [{"role": "control-plane", "labels": {"ingress-ready": "true"},
                      "extraPortMappings": [{"containerPort": 80, "hostPort": 8080, "listenAddress": "127.0.0.1"}]},

@@ -61,7 +61,7 @@ def test_pulls_allowed_by_the_caller_count_as_reachable_image(tmp_path):
     ({"helm": False}, {}, "helm is not on PATH"),
     ({"kubectl": False}, {}, "kubectl is not on PATH"),
     ({"podman": False}, {}, "podman is not on PATH"),
-    ({}, {}, "kind node image kindest/node:v1.36.1@sha256:"),
+    ({}, {}, f"kind node image {PINS['kind_node_image']} is not in the local image store"),
 ])
 def test_says_why_it_cannot_run(tmp_path, machine_kwargs, env, reason):
     code, message = skip_unless(machine(tmp_path, **machine_kwargs), **env)

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from gitops_support import DIGEST, run_module, run_role
+from support.shared_values import CLUSTER_ISSUER, KUBERNETES_VERSION
 
 
 
@@ -35,7 +36,7 @@ def overlay_args(path, **extra):
             "config_map": {"name": "web-config", "literals": {"LOG_LEVEL": "DEBUG", "ENVIRONMENT": "dev"}},
             "ingress": {"name": "web", "host": "web.dev.localhost", "service_name": "web", "class_name": "traefik",
                         "cluster_issuer": "kindling-ca"},
-            "labels": {"app.kubernetes.io/instance": "web-dev"}, "validate": True}
+            "labels": {"app.kubernetes.io/instance": "web-dev"}, "validate": True, "kubernetes_version": KUBERNETES_VERSION}
     args.update(extra)
     return args
 
@@ -152,14 +153,15 @@ def test_every_env_overlay_renders_and_validates_against_schemas_and_crds(env_ov
     ingress = objects[("Ingress", "app1")]
     assert ingress["spec"]["ingressClassName"] == "traefik"
     assert ingress["spec"]["rules"][0]["host"] == f"app1.{env}.localhost"
-    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "kindling-ca"
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == CLUSTER_ISSUER
     service = objects[("Service", "app1")]
     assert [(p["name"], p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [
         ("http", 80, "http"), ("metrics", 9090, "metrics")]
     assert {("ServiceMonitor", "app1"), ("PrometheusRule", "app1")} <= set(objects)
 
     # Independently of the role's own validation: the same checks on the committed overlay find nothing at all.
-    check = run_module("kustomize_validate", {"path": facts["overlay_path"], "crd_paths": [str(reference_dir / "crds")]})
+    check = run_module("kustomize_validate", {"path": facts["overlay_path"], "crd_paths": [str(reference_dir / "crds")],
+                                              "kubernetes_version": KUBERNETES_VERSION})
     assert not check.get("failed") and check["findings"] == [], check
     assert facts["pushed"] and facts["changed"]
 

@@ -4,6 +4,7 @@ import shutil
 import pytest
 
 from gitops_support import FIXTURES, run_module
+from support.shared_values import KUBERNETES_VERSION
 
 pytestmark = pytest.mark.fast
 
@@ -12,7 +13,7 @@ def validate(name, tmp_path, **extra):
     # A copy, so the fixtures stay as written whatever the module does.
     path = tmp_path / name
     shutil.copytree(FIXTURES / name, path)
-    return run_module("kustomize_validate", {"path": str(path), **extra})
+    return run_module("kustomize_validate", {"path": str(path), "kubernetes_version": KUBERNETES_VERSION, **extra})
 
 
 def checks(result, severity="error"):

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 import platform_render as pr
+from support.shared_values import CLUSTER_ISSUER, KUBERNETES_VERSION, VERSIONS
 
 # Its session- and module-scoped fixtures are made once, on one worker.
 pytestmark = pytest.mark.xdist_group("test_platform_render")
@@ -38,7 +39,7 @@ def inputs(chart_dir, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def renders(chart_dir, render_cache):
-    return pr.Renders(chart_dir, pr.kube_version(), render_cache)
+    return pr.Renders(chart_dir, KUBERNETES_VERSION, render_cache)
 
 
 @pytest.fixture(scope="session")
@@ -57,8 +58,11 @@ def overlays(env_overlay):
     return lambda env: env_overlay(env)["objects"]
 
 
-def test_kube_version_is_the_node_image_s():
-    assert pr.kube_version().split(".")[:2] == ["1", "36"]
+@pytest.mark.parametrize("env", pr.ENVS)
+def test_the_charts_render_for_the_node_image_s_kubernetes(inputs, env):
+    """kindling_defaults derives kubernetes_version from the pinned node image; the wiring check renders for it."""
+    assert inputs[env]["kubernetes_version"] == KUBERNETES_VERSION
+    assert f":v{KUBERNETES_VERSION}@" in VERSIONS["kind_node_image"]
 
 
 @pytest.mark.parametrize("env", pr.ENVS)
@@ -175,7 +179,7 @@ def test_grafana_loads_the_app_s_dashboard_on_prometheus_with_the_generated_admi
     [ingress] = ingresses
     assert [rule["host"] for rule in ingress["spec"]["rules"]] == [host]
     assert ingress["spec"]["tls"] == [{"hosts": [host], "secretName": "grafana-tls"}]
-    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "kindling-ca"
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == CLUSTER_ISSUER
     assert "ingressClassName" not in ingress["spec"], "the cluster's default IngressClass serves it"
     assert values["grafana.ini"]["auth.anonymous"] == {"enabled": False}
 

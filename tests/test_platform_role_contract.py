@@ -16,6 +16,7 @@ import yaml
 from doubles.ansible_run import ROOT
 from doubles.k8s_api import KubeAPIDouble
 from support.batch import Case, role_task, run_batch
+from support.shared_values import CLUSTER_ISSUER
 
 # slow: the batch runs the whole role for every case (a minute or more).
 pytestmark = [pytest.mark.contract, pytest.mark.slow, pytest.mark.xdist_group("test_platform_role_contract")]
@@ -24,7 +25,7 @@ PINS = yaml.safe_load((ROOT / "versions.yml").read_text())["kindling_versions"][
 READY = {"conditions": [{"type": "Ready", "status": "True", "reason": "KeyPairVerified",
                          "message": "Signing CA verified", "lastTransitionTime": "2026-11-26T04:00:00Z"}]}
 NOT_READY = {"conditions": [{"type": "Ready", "status": "False", "reason": "ErrInitIssuer",
-                             "message": "secret kindling-ca not found"}]}
+                             "message": f"secret {CLUSTER_ISSUER} not found"}]}
 
 
 def role(name="platform", check=False, fail=None, rescue=False, **variables):
@@ -254,7 +255,7 @@ def test_helm_double_lists_and_upgrades_a_failed_first_install(tmp_path):
 def test_contract_check_mode_installs_nothing(cases):
     run, api, directory = cases["check_mode"]
     assert installs(directory) == [] and releases(directory) == {}
-    assert api.get("clusterissuers", "kindling-ca") is None
+    assert api.get("clusterissuers", CLUSTER_ISSUER) is None
     assert run.failure() is None, run.failure()
 
 
@@ -291,7 +292,7 @@ def test_contract_helm_failure_stops_the_role(cases):
     run, api, _directory = cases["helm_fails"]
     name, result = run.failure()
     assert "cert-manager" in name and "INSTALLATION FAILED: context deadline exceeded" in result["msg"]
-    assert api.get("clusterissuers", "kindling-ca") is None
+    assert api.get("clusterissuers", CLUSTER_ISSUER) is None
 
 
 def test_contract_absent_uninstalls_in_reverse_order(cases):

@@ -12,6 +12,7 @@ import yaml
 from doubles.ansible_run import ROOT, fake_calls, playbook_env, run_playbook
 from doubles.faulty_app import FaultyApp
 from doubles.k8s_api import KubeAPIDouble
+from support.shared_values import CLUSTER_ISSUER
 
 VERSION = (ROOT / "app" / "VERSION").read_text().strip()
 NAMESPACE = "app1-dev"
@@ -272,7 +273,7 @@ def test_port_forward_double_maps_a_service_port_to_the_container_port(tmp_path,
 
 
 def test_https_ingress_is_trusted_through_the_ca_secret(tmp_path, cluster):
-    """An https:// ingress URL: the CA comes from the kindling-ca Secret (k8s_info, no_log); without it, a TLS error."""
+    """An https:// ingress URL: the CA comes from the cluster issuer's Secret (k8s_info, no_log); without it, a TLS error."""
     import base64
     import subprocess
     cert, key = tmp_path / "ca.crt", tmp_path / "ca.key"
@@ -291,7 +292,7 @@ def test_https_ingress_is_trusted_through_the_ca_secret(tmp_path, cluster):
         assert failed[0].startswith("ingress /health: TLS error: ") and "CERTIFICATE_VERIFY_FAILED" in failed[0]
 
         cluster.put({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
-                     "metadata": {"name": "kindling-ca", "namespace": "cert-manager"},
+                     "metadata": {"name": CLUSTER_ISSUER, "namespace": "cert-manager"},
                      "data": {name: base64.b64encode(path.read_bytes()).decode()
                               for name, path in (("ca.crt", cert), ("tls.crt", cert), ("tls.key", key))}})
         trusted = run(tmp_path, playbook, inventory)

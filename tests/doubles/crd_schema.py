@@ -3,6 +3,7 @@ validator (kindling.gitops module_utils kustomize_validate), loaded from its fil
 import importlib.util
 
 from doubles.ansible_run import ROOT
+from support.shared_values import KUBERNETES_VERSION
 
 _PATH = ROOT / "collections/ansible_collections/kindling/gitops/plugins/module_utils/kustomize_validate.py"
 _spec = importlib.util.spec_from_file_location("kindling_kustomize_validate", _PATH)
@@ -22,4 +23,4 @@ def as_submitted(obj):
 def crd_errors(obj, reference_dir):
     schemas = kustomize_validate.load_crd_schemas([str(reference_dir / "crds")])
     assert (obj["apiVersion"], obj["kind"]) in schemas, f"no CRD for {obj['apiVersion']} {obj['kind']}"
-    return [f["message"] for f in kustomize_validate.schema_findings(as_submitted(obj), "1.36", schemas)]
+    return [f["message"] for f in kustomize_validate.schema_findings(as_submitted(obj), KUBERNETES_VERSION, schemas)]

@@ -10,11 +10,17 @@ Not a Kubernetes: no admission, no controllers, no watch, no strategic merge (me
 import base64
 import copy
 import json
+import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import yaml
+
+# Run as a script (the molecule scenarios' API double), tests/ is not on the path as it is under pytest.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from support.shared_values import KUBERNETES_VERSION  # noqa: E402
 
 # (group, version, plural, kind, namespaced)
 RESOURCES = [
@@ -55,7 +61,7 @@ def merge_patch(target, patch):
 
 
 class KubeAPIDouble:
-    def __init__(self, kubernetes_version="v1.36.1"):
+    def __init__(self, kubernetes_version="v" + KUBERNETES_VERSION):
         self.version = kubernetes_version
         self.objects = {}
         self.requests = []

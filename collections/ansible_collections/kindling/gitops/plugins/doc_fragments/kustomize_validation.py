@@ -20,8 +20,8 @@ options:
     description:
       - Kubernetes version whose JSON schemas built-in kinds are validated against (strict, unknown fields are errors).
       - The schemas come from the C(kubernetes-validate) Python package; the newest one not newer than this version is used.
+      - Required to validate; the project passes its kind node image's (C(kubernetes_version) of roles/kindling_defaults).
     type: str
-    default: "1.36"
   crd_paths:
     description:
       - Files or directories with CustomResourceDefinitions; custom resources are validated against their

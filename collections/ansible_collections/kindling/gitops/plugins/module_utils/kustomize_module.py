@@ -9,13 +9,16 @@ __metaclass__ = type
 
 VALIDATION_ARGS = dict(
     kubectl_path=dict(type="str", default="kubectl"),
-    kubernetes_version=dict(type="str", default="1.36"),
+    kubernetes_version=dict(type="str"),
     crd_paths=dict(type="list", elements="path", default=[]),
 )
 
 
 def validation_options(module):
     """Keyword arguments for kustomize_validate.validate_directory from the module's options."""
+    if not module.params["kubernetes_version"]:
+        module.fail_json(msg="kubernetes_version is required to validate: the Kubernetes version (X.Y or X.Y.Z) whose "
+                             "schemas the objects are validated against", field="kubernetes_version")
     kubectl = module.params["kubectl_path"]
     if "/" not in kubectl:
         kubectl = module.get_bin_path(kubectl, required=True)

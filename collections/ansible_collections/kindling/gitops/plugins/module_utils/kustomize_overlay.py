@@ -96,13 +96,20 @@ def _patches(entries):
                 raise rules.InputError(field + ".path", "must be relative to the overlay directory")
             patch["path"] = entry["path"]
         else:
-            try:
-                parsed = yaml.safe_load(entry["patch"])
-            except yaml.YAMLError as error:
-                raise rules.InputError(field + ".patch", "is not valid YAML: %s" % error)
+            parsed = entry["patch"]
+            if isinstance(parsed, str):
+                try:
+                    parsed = yaml.safe_load(parsed)
+                except yaml.YAMLError as error:
+                    raise rules.InputError(field + ".patch", "is not valid YAML: %s" % error)
+                text = entry["patch"]
+            else:
+                # Data (the role passes its patch as an object): written as YAML text once, here, as kustomize
+                # reads an inline patch.
+                text = to_yaml(parsed)
             if not isinstance(parsed, (dict, list)):
                 raise rules.InputError(field + ".patch", "must be a strategic-merge patch or a JSON 6902 patch list")
-            patch["patch"] = entry["patch"]
+            patch["patch"] = text
         if entry.get("target"):
             patch["target"] = dict((key, entry["target"][key]) for key in sorted(entry["target"])
                                    if entry["target"][key] is not None)

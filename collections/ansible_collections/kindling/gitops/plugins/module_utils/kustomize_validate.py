@@ -348,9 +348,9 @@ def selector_findings(objects):
     return results
 
 
-def validate_directory(directory, kubectl="kubectl", kubernetes_version="1.36", crd_paths=None,
-                       load_restrictor=None):
-    """Render and check a kustomize directory: (objects, findings)."""
+def validate_directory(directory, kubernetes_version, kubectl="kubectl", crd_paths=None, load_restrictor=None):
+    """Render and check a kustomize directory: (objects, findings), built-in kinds against the schemas of
+    kubernetes_version (X.Y or X.Y.Z)."""
     if not (HAS_YAML and HAS_JSONSCHEMA and HAS_KUBERNETES_VALIDATE):
         raise ValidationSetupError("the Python packages PyYAML, jsonschema and kubernetes-validate are required "
                                    "on the managed node (pinned in requirements.txt)")

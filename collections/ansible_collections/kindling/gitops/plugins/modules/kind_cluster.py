@@ -38,10 +38,9 @@ options:
     type: dict
   node_image:
     description:
-      - The kind node image, pinned by digest (C(name:tag@sha256:...)). The project passes
-        C(kindling_versions.kind_node_image), the image kind v0.32.0 names.
+      - The kind node image, pinned by digest (C(name:tag@sha256:...)). Required with O(state=present). The project
+        passes C(kindling_versions.kind_node_image), the image kind v0.32.0 names.
     type: str
-    default: kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5
   kubeconfig:
     description:
       - Path of the kubeconfig file for this cluster, written with mode 0600. Use a file of its own
@@ -141,14 +140,14 @@ def main():
             state=dict(type="str", choices=["present", "absent"], default="present"),
             name=dict(type="str", required=True),
             config=dict(type="dict"),
-            node_image=dict(type="str", default="kindest/node:v1.36.1@sha256:"
-                            "3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5"),
+            node_image=dict(type="str"),
             kubeconfig=dict(type="path", required=True),
             wait=dict(type="int", default=120),
             allow_recreate=dict(type="bool", default=False),
             kind_binary=dict(type="str", default="kind"),
             docker_binary=dict(type="str", default="docker"),
         ),
+        required_if=[("state", "present", ("node_image",))],
         supports_check_mode=True,
     )
 

@@ -161,8 +161,10 @@ options:
         description: Patch file relative to O(path).
         type: str
       patch:
-        description: Inline strategic-merge or JSON 6902 patch (YAML text).
-        type: str
+        description:
+          - Inline strategic-merge patch (an object) or JSON 6902 patch (a list of operations), as data or as YAML text.
+          - Data is written as YAML text into the kustomization, as kustomize reads an inline patch.
+        type: raw
       target:
         description: Selector of the objects to patch (kustomize's patch target).
         type: dict
@@ -277,6 +279,7 @@ EXAMPLES = r"""
       class_name: traefik
       cluster_issuer: kindling-ca
     validate: true
+    kubernetes_version: "{{ kubernetes_version }}"
     crd_paths: [/opt/crds]
 """
 
@@ -347,7 +350,7 @@ def main():
             class_name=dict(type="str"), cluster_issuer=dict(type="str"), tls=dict(type="bool", default=True),
             tls_secret_name=dict(type="str"))),
         patches=dict(type="list", elements="dict", default=[], options=dict(
-            path=dict(type="str"), patch=dict(type="str"), target=dict(type="dict", options=dict(
+            path=dict(type="str"), patch=dict(type="raw"), target=dict(type="dict", options=dict(
                 group=dict(type="str"), version=dict(type="str"), kind=dict(type="str"), name=dict(type="str"),
                 namespace=dict(type="str"), labelSelector=dict(type="str"), annotationSelector=dict(type="str")))),
             mutually_exclusive=[("path", "patch")], required_one_of=[("path", "patch")]),

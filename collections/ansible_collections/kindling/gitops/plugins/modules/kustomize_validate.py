@@ -43,9 +43,10 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Validate the prod overlay against Kubernetes 1.36 and the cluster's CRDs
+- name: Validate the prod overlay against the cluster's Kubernetes and CRDs
   kindling.gitops.kustomize_validate:
     path: "{{ kindling_work_dir }}/gitops/apps/app1/overlays/prod"
+    kubernetes_version: "{{ kubernetes_version }}"
     crd_paths:
       - /opt/crds/monitoring.coreos.com
       - /opt/crds/cert-manager.io

@@ -46,6 +46,13 @@ def test_plan_is_deterministic_and_maps_every_option():
     assert ingress["spec"]["tls"] == [{"hosts": ["app1.dev.localhost"], "secretName": "app1-tls"}]
 
 
+def test_a_patch_given_as_data_is_written_once_as_yaml_text():
+    patch = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app1"},
+             "spec": {"template": {"spec": {"containers": [{"name": "app1", "resources": {"limits": {"cpu": "1"}}}]}}}}
+    kustomization = yaml.safe_load(overlay.plan_overlay(params(patches=[{"patch": patch}]))["kustomization.yaml"])
+    assert yaml.safe_load(kustomization["patches"][0]["patch"]) == patch
+
+
 def test_route_on_openshift():
     files = overlay.plan_overlay(params(ingress={"kind": "Route", "name": "app1", "host": "app1.dev.localhost",
                                                  "service_name": "app1", "service_port": "http"}))
@@ -61,6 +68,7 @@ def test_route_on_openshift():
     ({"images": [{"name": "app1", "tag": ""}]}, "images[0].tag"),
     ({"resources": ["/abs/base"]}, "resources[0]"),
     ({"patches": [{"patch": "a: [b"}]}, "patches[0].patch"),
+    ({"patches": [{"patch": 42}]}, "patches[0].patch"),
     ({"config_map": {"name": "app1-config", "literals": {"A B": "x"}}}, "config_map.literals"),
     # The base computes the container ports and the grace period from these: an overlay's value would break them.
     ({"config_map": {"name": "app1-config", "literals": {"SHUTDOWN_TIMEOUT": "60"}}}, "config_map.literals"),

@@ -16,8 +16,15 @@ IMAGE = "kindest/node:v1.36.1@sha256:" + "3" * 64
 
 def test_kind_cluster_missing_kind_binary_is_named(tmp_path):
     with mock.patch.object(basic.AnsibleModule, "get_bin_path", return_value=None):
-        result = run(kind_cluster, {"name": "u", "kubeconfig": str(tmp_path / "k")}, outcome=ModuleFail)
+        result = run(kind_cluster, {"name": "u", "kubeconfig": str(tmp_path / "k"), "node_image": IMAGE},
+                     outcome=ModuleFail)
     assert result["msg"] == "kind_binary: 'kind' is not an executable on PATH"
+
+
+def test_kind_cluster_needs_the_node_image_to_create(tmp_path):
+    """The caller's pin (versions.yml kind_node_image): the module keeps no image of its own to fall back on."""
+    result = run(kind_cluster, {"name": "u", "kubeconfig": str(tmp_path / "k")}, outcome=ModuleFail)
+    assert "node_image" in result["msg"]
 
 
 def test_kind_cluster_bad_config_fails_before_running_anything(tmp_path):

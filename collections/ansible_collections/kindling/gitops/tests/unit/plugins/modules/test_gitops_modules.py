@@ -17,6 +17,10 @@ from ansible_collections.kindling.gitops.plugins.modules import gitops_commit, k
 from ansible_collections.kindling.gitops.tests.unit.plugins.modules.harness import ModuleFail, run_module as run
 
 
+# Any version kubernetes-validate has schemas for; the project passes its node image's (kindling_defaults).
+KUBERNETES_VERSION = "1.36"
+
+
 def git(*args, cwd):
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args], cwd=cwd, check=True,
                    capture_output=True)
@@ -101,6 +105,13 @@ def test_kustomize_validate_needs_a_directory(tmp_path):
     assert result["field"] == "path"
 
 
+def test_kustomize_validate_needs_the_kubernetes_version(tmp_path):
+    """The caller's (the project's node image's): the module keeps no version of its own to fall back on."""
+    (tmp_path / "kustomization.yaml").write_text("resources: []\n")
+    result = run(kustomize_validate, {"path": str(tmp_path)}, ModuleFail)
+    assert result["field"] == "kubernetes_version"
+
+
 BASE_DEPLOYMENT = """apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -131,7 +142,7 @@ def test_kustomize_overlay_bad_quantity_fails_before_writing(tmp_path, resources
     patch = json.dumps({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app1"},
                         "spec": {"template": {"spec": {"containers": [{"name": "app1", "resources": resources}]}}}})
     args = {"path": str(tmp_path / "overlay"), "namespace": "app1-dev", "resources": ["../base"],
-            "patches": [{"patch": patch}], "validate": True}
+            "patches": [{"patch": patch}], "validate": True, "kubernetes_version": KUBERNETES_VERSION}
     result = run(kustomize_overlay, args, ModuleFail)
     assert "spec.template.spec.containers[0]." + field in result["msg"]
     assert not (tmp_path / "overlay").exists()
@@ -144,7 +155,7 @@ def test_kustomize_overlay_writes_the_base_validated_in_check_mode_before_anythi
     args = {"path": str(tmp_path / "app" / "overlays" / "dev"), "namespace": "app1-dev", "resources": ["../../base"],
             "base": {"path": str(tmp_path / "app" / "base"), "name": "app1"},
             "pod_disruption_budget": {"name": "app1", "max_unavailable": 1},
-            "replicas": [{"name": "app1", "count": 2}], "validate": True}
+            "replicas": [{"name": "app1", "count": 2}], "validate": True, "kubernetes_version": KUBERNETES_VERSION}
     planned = run(kustomize_overlay, dict(args, _ansible_check_mode=True))
     assert planned["changed"] and not (tmp_path / "app").exists()
     kinds = sorted(obj["kind"] for obj in planned["objects"])
