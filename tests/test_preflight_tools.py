@@ -11,6 +11,7 @@ import pytest
 
 from support.fakebin import path_without, prepend, write_executable
 from support.pipeline_run import PipelineRun
+from support.shared_values import KUBERNETES_VERSION
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kubectl"
 pytestmark = [pytest.mark.docker]
@@ -85,8 +86,12 @@ def test_missing_podman_names_preview_enabled_and_disabling_the_preview_warns(pi
     assert_nothing_built(pipeline, disabled)
 
 
-# The skew rule itself is unit-tested (the collection's test_preflight.py); here: the kubectl first on PATH is asked.
-@pytest.mark.parametrize("version, accepted", [("v1.34.2", False), ("v1.35.0", True)])
+# The skew rule itself is unit-tested (the collection's test_preflight.py); here: the kubectl first on PATH is asked,
+# two minor versions below the node image's Kubernetes (refused) and one below it (accepted).
+MAJOR, MINOR = (int(part) for part in KUBERNETES_VERSION.split(".")[:2])
+
+
+@pytest.mark.parametrize("version, accepted", [(f"v{MAJOR}.{MINOR - 2}.2", False), (f"v{MAJOR}.{MINOR - 1}.0", True)])
 def test_another_kubectl_first_on_path_is_named_and_refused_outside_the_skew(pipeline, tmp_path, version, accepted):
     fake = fake_kubectl(tmp_path / "fake", version)
     # deploy alone: preflight, then load_image finds no image.json (nothing was built) and stops the run.
@@ -98,7 +103,7 @@ def test_another_kubectl_first_on_path_is_named_and_refused_outside_the_skew(pip
     else:
         line, = problem_lines(result)
         assert line.startswith(f"kubectl: {fake} (first on PATH) is {version}, outside the supported skew"), line
-        assert "v1.35 to v1.37" in line
+        assert f"v{MAJOR}.{MINOR - 1} to v{MAJOR}.{MINOR + 1}" in line
         assert "TASK [Let the stages skip their own check]" not in result.stdout
     calls = (tmp_path / "fake" / "kubectl.log").read_text().splitlines()
     assert calls[0] == "version --client --output json"

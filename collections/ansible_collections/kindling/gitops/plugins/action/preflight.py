@@ -45,7 +45,7 @@ class ActionModule(ActionBase):
             tools=dict(type="list", elements="dict", default=[]),
             hints=dict(type="dict", default={}),
             conditions=dict(type="dict", default={}),
-            kind_node_image=dict(type="str", required=True),
+            kubernetes_version=dict(type="str", required=True),
             repository=dict(type="dict"),
         ))[1]
         stages = ["%s/%s" % (stage["role"], stage.get("entry", "main")) for stage in spec["stages"]]
@@ -80,9 +80,9 @@ class ActionModule(ActionBase):
                 return result
             found = answer["found"]
             try:
-                server = preflight.server_version(spec["kind_node_image"])
+                server = preflight.server_version(spec["kubernetes_version"])
             except ValueError as error:
-                result.update(failed=True, msg="kind_node_image: %s" % error)
+                result.update(failed=True, msg="kubernetes_version: %s" % error)
                 return result
             problems += preflight.tool_problems(needs, found, spec["hints"], server, answer.get("docker_host"))
             for binary, where in sorted(found.items()):

@@ -220,7 +220,7 @@ def kubectl_skew(client, server_major, server_minor):
     minor = re.sub(r"\D", "", str(client.get("minor", "")))
     if major == str(server_major) and minor and abs(int(minor) - int(server_minor)) <= 1:
         return None
-    return ("is %s, outside the supported skew for Kubernetes v%s.%s (versions.yml kind_node_image): kubectl must be "
+    return ("is %s, outside the supported skew for Kubernetes v%s.%s (the pinned kind node image's): kubectl must be "
             "within one minor version of the API server (v%s.%d to v%s.%d, "
             "https://kubernetes.io/releases/version-skew-policy/#kubectl)"
             % (client.get("gitVersion", "of unknown version"), server_major, server_minor,
@@ -254,11 +254,11 @@ def tool_problems(needs, found, hints, server_version, docker_host=None):
     return problems
 
 
-def server_version(node_image):
-    """(major, minor) of the Kubernetes a kind node image runs: kindest/node:v1.36.1@sha256:..."""
-    found = re.search(r":v(\d+)\.(\d+)\.", node_image or "")
+def server_version(kubernetes_version):
+    """(major, minor) of a Kubernetes version X.Y.Z (kindling_defaults' kubernetes_version, the node image's)."""
+    found = re.match(r"^v?(\d+)\.(\d+)\.\d+$", str(kubernetes_version or ""))
     if not found:
-        raise ValueError("kind_node_image %r names no Kubernetes version (kindest/node:vX.Y.Z)" % (node_image,))
+        raise ValueError("%r is not a Kubernetes version X.Y.Z" % (kubernetes_version,))
     return found.group(1), found.group(2)
 
 

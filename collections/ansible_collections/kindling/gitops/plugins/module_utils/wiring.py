@@ -104,7 +104,7 @@ def render_key(release, helm, kube_version, chart_dir):
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
-def render_release(release, helm="helm", kube_version="1.36.1", chart_dir=None, timeout=300, cache_dir=None):
+def render_release(release, helm, kube_version, chart_dir=None, timeout=300, cache_dir=None):
     """Every object `helm template` renders for the release with its merged values (raises RuntimeError).
 
     With cache_dir, a render of a local archive is kept there under render_key and read back by the next call

@@ -65,8 +65,8 @@ options:
     description: Named booleans the rows of O(tools) refer to with C(when).
     type: dict
     default: {}
-  kind_node_image:
-    description: The node image whose Kubernetes version kubectl must be within one minor version of.
+  kubernetes_version:
+    description: The Kubernetes version (X.Y.Z) kubectl must be within one minor version of.
     type: str
     required: true
   repository:
@@ -104,7 +104,7 @@ EXAMPLES = r'''
   kindling.gitops.preflight:
     stages: [{role: gitops, entry: render}, {role: gitops, entry: publish}]
     roles_dir: "{{ playbook_dir }}/../roles"
-    kind_node_image: "{{ kindling_versions.kind_node_image }}"
+    kubernetes_version: "{{ kubernetes_version }}"
 '''
 
 RETURN = r'''

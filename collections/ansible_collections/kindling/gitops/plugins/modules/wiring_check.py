@@ -110,9 +110,10 @@ options:
       - Unset, nothing is kept. Charts from a repository are never kept.
     type: path
   kube_version:
-    description: The Kubernetes version helm renders for (C(--kube-version)), the kind node image's.
+    description:
+      - The Kubernetes version helm renders for (C(--kube-version)), the kind node image's (kindling_defaults'
+        C(kubernetes_version)). Required when O(render_charts) is true.
     type: str
-    default: 1.36.1
   ingress_release:
     description: The release of the ingress controller (empty when none is installed, e.g. on openshift).
     type: str
@@ -304,7 +305,7 @@ def main():
         helm=dict(type="str", default="helm"),
         chart_dir=dict(type="path"),
         render_cache_dir=dict(type="path"),
-        kube_version=dict(type="str", default="1.36.1"),
+        kube_version=dict(type="str"),
         ingress_release=dict(type="str", default=""),
         monitoring_release=dict(type="str", default=""),
         verify=dict(type="dict", default={}, options=verify),
@@ -332,6 +333,9 @@ def main():
     except RuntimeError as error:
         module.fail_json(msg="overlay_path: kubectl kustomize failed: %s" % error, field="overlay_path")
     charts, reason = None, params["charts_reason"]
+    if params["render_charts"] and not params["kube_version"]:
+        module.fail_json(msg="kube_version: the Kubernetes version to render the charts for is required with render_charts",
+                         field="kube_version")
     if params["render_charts"]:
         charts = {}
         for item in params["releases"]:

@@ -37,7 +37,7 @@ def args(tmp_path):
             "registry": {"mirror_host": "localhost:5001", "name": "kind-registry", "network": "kind"},
             "argocd": data.argocd(),
             "argocd_repo_url": "git://kindling-git/gitops.git", "network_containers": ["kind-registry", "kindling-git"],
-            "cluster_issuers": ISSUERS}
+            "cluster_issuers": ISSUERS, "kube_version": "1.36.1"}
 
 
 @pytest.fixture
@@ -78,3 +78,9 @@ def test_bad_options_fail_naming_the_field(args, rendered, tmp_path):
     assert run(wiring_check, dict(args, skip={"a": "why"}), ModuleFail)["field"] == "skip"
     assert run(wiring_check, dict(args, overlay_path=str(tmp_path / "none")), ModuleFail)["field"] == "overlay_path"
     assert run(wiring_check, dict(args, kind_config="nodes: [\n"), ModuleFail)["field"] == "kind_config"
+
+
+def test_rendering_the_charts_needs_the_kubernetes_version(args, rendered):
+    del args["kube_version"]
+    result = run(wiring_check, args, ModuleFail)
+    assert result["field"] == "kube_version" and result["msg"].startswith("kube_version: ")
