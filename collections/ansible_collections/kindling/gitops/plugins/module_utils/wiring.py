@@ -297,7 +297,7 @@ def kind_mapping(report, kind_config, url):
     published = ", ".join("%s:%s->%s" % (m.get("listenAddress") or "0.0.0.0", m.get("hostPort"), m.get("containerPort"))
                           for _n, m in mappings) or "none"
     report.bad("ingress", "verify_ingress_url %s (host %s, port %s) -> kind extraPortMappings: no mapping publishes "
-                    "that address and port (mappings: %s)" % (url, host, port, published))
+               "that address and port (mappings: %s)" % (url, host, port, published))
     return None, None
 
 
@@ -333,7 +333,7 @@ def ingress_controller(report, node, mapping, controller_objects, release):
                     selector = spec.get("nodeSelector") or {}
                     if not all(k in MACHINE_LABELS or labels.get(k) == str(v) for k, v in selector.items()):
                         report.bad("ingress", "%s nodeSelector %s -> kind node %s labels %s: the controller's pod is "
-                                        "never scheduled on the node kind maps port %s to" % (
+                                   "never scheduled on the node kind maps port %s to" % (
                                             ident(workload), fmt_labels(selector), node.get("role"),
                                             fmt_labels(labels), node_port))
                         return None
@@ -341,7 +341,7 @@ def ingress_controller(report, node, mapping, controller_objects, release):
                         node_port, ident(workload), node_port, port.get("containerPort")))
                     return workload
     report.bad("ingress", "kind containerPort %s -> ingress controller (release %s): no pod binds hostPort %s "
-                    "(hostPorts: %s)" % (node_port, release, node_port, ", ".join(map(str, sorted(bound))) or "none"))
+               "(hostPorts: %s)" % (node_port, release, node_port, ", ".join(map(str, sorted(bound))) or "none"))
     return None
 
 
@@ -360,8 +360,8 @@ def app_ingress(report, overlay, host, classes, issuers_check=True):
                 continue
             if classes is not None and spec.get("ingressClassName") not in classes:
                 report.bad("ingress", "%s ingressClassName %s -> the controller's IngressClass %s: no controller "
-                                "serves this Ingress" % (ident(ingress), spec.get("ingressClassName"),
-                                                         ", ".join(classes) or "none"))
+                           "serves this Ingress" % (ident(ingress), spec.get("ingressClassName"),
+                                                    ", ".join(classes) or "none"))
             for path in (rule.get("http") or {}).get("paths") or []:
                 if path.get("path", "/") == "/" or path.get("pathType") == "ImplementationSpecific" and not path.get("path"):
                     backend = (path.get("backend") or {}).get("service") or {}
@@ -370,7 +370,7 @@ def app_ingress(report, overlay, host, classes, issuers_check=True):
                         host, ident(ingress), backend.get("name"), port.get("number", port.get("name"))))
                     return ingress, backend.get("name"), port.get("number", port.get("name"))
             report.bad("ingress", "%s rule for host %s -> verify's requests to /, /health, /metrics: no path / "
-                            "(paths: %s)" % (ident(ingress), host, ", ".join(
+                       "(paths: %s)" % (ident(ingress), host, ", ".join(
                                 p.get("path", "") for p in (rule.get("http") or {}).get("paths") or [])))
             return ingress, None, None
     report.bad("ingress", "verify_ingress_host %s -> the overlay's Ingress rules: no rule for that host (hosts: %s)"
@@ -427,7 +427,7 @@ def check_ingress_path(report, inputs, overlay, charts):
     classes = ingress_classes(controller) if controller is not None else None
     if kind_config is None:
         report.skip("ingress", "verify_ingress_url -> kind extraPortMappings: not a kind cluster (cluster_provider "
-                         "existing): the ingress address is the cluster's own")
+                    "existing): the ingress address is the cluster's own")
     else:
         node, mapping = kind_mapping(report, kind_config, url)
         if mapping is not None:
@@ -460,7 +460,7 @@ def check_port_forward(report, inputs, overlay):
                                        meta(s).get("name") for s in of_kind(overlay, "Service")) or "none"))
         return
     # verify_service_ports: the REMOTE side of each LOCAL:REMOTE the verify role passes to kubectl port-forward.
-    remotes = [(key, value) for key, value in sorted((verify.get("service_ports") or {}).items())]
+    remotes = sorted((verify.get("service_ports") or {}).items())
     if not remotes:
         report.bad("port-forward", "verify_service_ports -> Service %s: no port to forward" % ident(service))
     for key, remote in remotes:
@@ -523,12 +523,12 @@ def check_repo(report, inputs):
     scheme, host, _port = url_parts(url) if "://" in url else ("", None, None)
     if not scheme:
         report.bad("gitops-repo", "repoURL %s -> Argo CD's repo-server in the cluster: not a URL (a path on the "
-                        "build host, which the cluster cannot read); use git:// or http(s):// of a server it reaches"
+                   "build host, which the cluster cannot read); use git:// or http(s):// of a server it reaches"
                    % (url or "(empty)"))
         return
     if host in ("localhost", "127.0.0.1", "::1"):
         report.bad("gitops-repo", "repoURL %s -> Argo CD's repo-server: %s is the pod's own loopback, not the build "
-                        "host" % (url, host))
+                   "host" % (url, host))
         return
     names = [c if isinstance(c, str) else c.get("name") for c in containers]
     looks_like_container = host and "." not in host and not re.match(r"^[\d:]+$", host)
@@ -537,7 +537,7 @@ def check_repo(report, inputs):
             report.ok("gitops-repo", "repoURL %s -> container %s on the kind network" % (url, host))
         else:
             report.bad("gitops-repo", "repoURL %s -> a container named %s on the kind network: no such container "
-                            "is created (containers: %s)" % (url, host, ", ".join(names) or "none"))
+                       "is created (containers: %s)" % (url, host, ", ".join(names) or "none"))
         return
     report.ok("gitops-repo", "repoURL %s -> %s server %s (reachability is not checked offline)" % (url, scheme, host))
 
@@ -627,13 +627,13 @@ def check_monitoring(report, inputs, overlay, charts):
                     ident(rule), job, monitoring, inputs.get("charts_reason") or "the charts were not rendered"))
             else:
                 report.bad("monitoring", "%s rules select job=\"%s\" -> the job the operator sets from the ServiceMonitor "
-                                "(the Service's name, or its jobLabel): %s" % (
+                           "(the Service's name, or its jobLabel): %s" % (
                                     ident(rule), job,
                                     ", ".join(sorted(str(j) for j in set(known) | set(platform_jobs)))
                                     or "no ServiceMonitor"))
     if not monitoring:
         report.skip("monitoring", "Prometheus' selectors -> the app's ServiceMonitor and PrometheusRule: no monitoring release "
-                         "(platform_monitoring_enabled false)")
+                    "(platform_monitoring_enabled false)")
         return
     if charts is None or monitoring not in charts:
         report.skip("monitoring", "Prometheus' selectors -> the app's ServiceMonitor and PrometheusRule: %s" % (
@@ -656,8 +656,8 @@ def check_monitoring(report, inputs, overlay, charts):
                         fmt_labels(meta(obj).get("labels"))))
                 elif namespace_selector is None and namespace != own_namespace:
                     report.bad("monitoring", "%s %sNamespaceSelector nil (its own namespace %s only) -> %s in namespace %s: "
-                                    "not selected" % (ident(prometheus), selector_key, own_namespace, ident(obj),
-                                                      namespace))
+                               "not selected" % (ident(prometheus), selector_key, own_namespace, ident(obj),
+                                                 namespace))
                 elif namespace_selector is not None and not labels_match(
                         namespace_selector, namespace_labels(namespace)):
                     report.bad("monitoring", "%s %sNamespaceSelector %s -> namespace %s labels %s: not selected" % (
@@ -678,7 +678,7 @@ def check_tls(report, inputs, overlay):
             report.skip("tls", "%s: no cert-manager.io/cluster-issuer annotation" % ident(ingress))
         elif wanted not in issuers:
             report.bad("tls", "%s annotation cert-manager.io/cluster-issuer %s -> the platform's ClusterIssuers %s: "
-                            "no such issuer" % (ident(ingress), wanted, ", ".join(issuers) or "none"))
+                       "no such issuer" % (ident(ingress), wanted, ", ".join(issuers) or "none"))
         else:
             report.ok("tls", "%s cluster-issuer %s -> ClusterIssuer %s" % (ident(ingress), wanted, wanted))
 
@@ -742,7 +742,7 @@ def check_dashboard(report, inputs, overlay, charts):
     sidecars = grafana_sidecars(objects, "sc-dashboard")
     if not sidecars:
         report.bad("dashboard", "release %s -> Grafana's dashboard sidecar: the chart renders none (grafana.enabled and "
-                        "grafana.sidecar.dashboards.enabled in its values)" % monitoring)
+                   "grafana.sidecar.dashboards.enabled in its values)" % monitoring)
         return
     datasources = {}
     for _workload, env in grafana_sidecars(objects, "sc-datasource"):

@@ -173,16 +173,16 @@ BREAKS = [
     ("ingress", "verify_ingress_host app1.dev.localhost", None,
      _overlay(lambda o: find(o, "Ingress")["spec"]["rules"][0].update(host="app1.qa.localhost")), None),
     ("ingress", "no such Service", None, _overlay(lambda o: find(o, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]
-                                            ["service"].update(name="app2")), None),
+                                                  ["service"].update(name="app2")), None),
     ("ingress", "no Service port web", None, _overlay(lambda o: find(o, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]
-                                                ["service"].update(port={"name": "web"})), None),
+                                                      ["service"].update(port={"name": "web"})), None),
     ("ingress", "no container port http", None, _overlay(lambda o: find(o, "Deployment")["spec"]["template"]["spec"]["containers"][0]
-                                                   ["ports"][0].update(name="web")), None),
+                                                         ["ports"][0].update(name="web")), None),
     ("ingress", "PORT=8081", None, _overlay(lambda o: find(o, "ConfigMap")["data"].update(PORT="8081")), None),
     ("port-forward", "verify_service_ports.app 8080", _inputs(lambda d: d["verify"]["service_ports"].update(app=8080)), None, None),
     ("port-forward", "METRICS_PORT=9091", None, _overlay(lambda o: find(o, "ConfigMap")["data"].update(METRICS_PORT="9091")), None),
     ("image", "no hosts.toml for localhost:5002", None, _overlay(lambda o: find(o, "Deployment")["spec"]["template"]["spec"]
-                                                             ["containers"][0].update(image="localhost:5002/app1:1")), None),
+                                                                 ["containers"][0].update(image="localhost:5002/app1:1")), None),
     ("image", "network bridge", _inputs(lambda d: d["registry"].update(network="bridge")), None, None),
     ("gitops-repo", "not a URL", _inputs(lambda d: set_repo_url(d, "/home/me/.work/gitops.git")), None, None),
     ("gitops-repo", "no such container", _inputs(lambda d: set_repo_url(d, "git://gitops-server/gitops.git")), None, None),
