@@ -334,8 +334,8 @@ def ingress_controller(report, node, mapping, controller_objects, release):
                     if not all(k in MACHINE_LABELS or labels.get(k) == str(v) for k, v in selector.items()):
                         report.bad("ingress", "%s nodeSelector %s -> kind node %s labels %s: the controller's pod is "
                                    "never scheduled on the node kind maps port %s to" % (
-                                            ident(workload), fmt_labels(selector), node.get("role"),
-                                            fmt_labels(labels), node_port))
+                                       ident(workload), fmt_labels(selector), node.get("role"),
+                                       fmt_labels(labels), node_port))
                         return None
                     report.ok("ingress", "kind node port %s -> %s hostPort %s (containerPort %s)" % (
                         node_port, ident(workload), node_port, port.get("containerPort")))
@@ -371,7 +371,7 @@ def app_ingress(report, overlay, host, classes, issuers_check=True):
                     return ingress, backend.get("name"), port.get("number", port.get("name"))
             report.bad("ingress", "%s rule for host %s -> verify's requests to /, /health, /metrics: no path / "
                        "(paths: %s)" % (ident(ingress), host, ", ".join(
-                                p.get("path", "") for p in (rule.get("http") or {}).get("paths") or [])))
+                           p.get("path", "") for p in (rule.get("http") or {}).get("paths") or [])))
             return ingress, None, None
     report.bad("ingress", "verify_ingress_host %s -> the overlay's Ingress rules: no rule for that host (hosts: %s)"
                % (host, ", ".join(str(h) for h in rules) or "none"))
@@ -628,9 +628,9 @@ def check_monitoring(report, inputs, overlay, charts):
             else:
                 report.bad("monitoring", "%s rules select job=\"%s\" -> the job the operator sets from the ServiceMonitor "
                            "(the Service's name, or its jobLabel): %s" % (
-                                    ident(rule), job,
-                                    ", ".join(sorted(str(j) for j in set(known) | set(platform_jobs)))
-                                    or "no ServiceMonitor"))
+                               ident(rule), job,
+                               ", ".join(sorted(str(j) for j in set(known) | set(platform_jobs)))
+                               or "no ServiceMonitor"))
     if not monitoring:
         report.skip("monitoring", "Prometheus' selectors -> the app's ServiceMonitor and PrometheusRule: no monitoring release "
                     "(platform_monitoring_enabled false)")
