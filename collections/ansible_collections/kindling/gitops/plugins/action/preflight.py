@@ -17,11 +17,11 @@ import os
 
 from ansible.errors import AnsibleError, AnsibleUndefinedVariable
 from ansible.module_utils.common.text.converters import to_text
-from ansible.playbook.play import Play
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import load_extra_vars
 
 from ansible_collections.kindling.gitops.plugins.module_utils import preflight
+from ansible_collections.kindling.gitops.plugins.plugin_utils.tags import tag_rule
 
 try:
     import yaml
@@ -58,16 +58,14 @@ class ActionModule(ActionBase):
         problems += preflight.relation_problems(checked)
         warnings = preflight.undeclared(self._extra_var_names(), self._declared(spec["roles_dir"], spec["playbook_specs"]))
 
-        run_tags = task_vars.get("ansible_run_tags") or ["all"]
-        skip_tags = task_vars.get("ansible_skip_tags") or []
+        selected = tag_rule(task_vars.get("ansible_run_tags") or ["all"], task_vars.get("ansible_skip_tags") or [])
         repo = spec["repository"]
-        if repo and set(repo["roles"]) & set(stages) and self._selected(repo["tags"], run_tags, skip_tags):
+        if repo and set(repo["roles"]) & set(stages) and selected(repo["tags"]):
             problems += preflight.repo_url_problems(
                 repo["argocd_repo_url"], repo["gitops_repo_url"], repo["kind"], repo["git_server_enabled"],
                 repo["git_server_url"])
 
-        needs = preflight.tool_needs(spec["tools"], stages, lambda tags: self._selected(tags, run_tags, skip_tags),
-                                     spec["conditions"])
+        needs = preflight.tool_needs(spec["tools"], stages, selected, spec["conditions"])
         used = []
         if needs:
             answer = self._execute_module(
@@ -143,13 +141,6 @@ class ActionModule(ActionBase):
             except AnsibleError as error:
                 problems.append("%s: cannot be templated: %s" % (name, to_text(error).splitlines()[0]))
         return values, problems
-
-    def _selected(self, tags, run_tags, skip_tags):
-        """Whether a task with these tags runs under this run's --tags/--skip-tags: Ansible decides (Taggable)."""
-        play = Play.load({"name": "preflight tag probe", "hosts": "localhost", "gather_facts": False,
-                          "tasks": [{"ansible.builtin.meta": "noop", "tags": list(tags)}]}, loader=self._loader)
-        task = play.get_tasks()[0][0]
-        return task.evaluate_tags(set(run_tags), set(skip_tags), {})
 
     def _extra_var_names(self):
         try:

@@ -24,26 +24,12 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.validation import check_type_bool, check_type_dict, check_type_list
-from ansible.playbook.block import Block
-from ansible.playbook.play import Play
-from ansible.playbook.task import Task
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.kindling.gitops.plugins.module_utils import wiring
+from ansible_collections.kindling.gitops.plugins.plugin_utils.tags import tag_rule
 
 OWN_ARGS = ("stages", "run_tags", "skip_tags", "settings", "plan_only", "strict", "platform")
-
-
-def tag_rule(run_tags, skip_tags):
-    """would_run(tags): whether a task with these tags runs under --tags run_tags --skip-tags skip_tags, by
-    Ansible's own rule (Taggable.evaluate_tags, with its all, always, never, tagged and untagged)."""
-    play = Play()
-
-    def would_run(tags):
-        task = Task(block=Block(play=play))
-        task.tags = list(tags)
-        return task.evaluate_tags(run_tags, skip_tags, {})
-    return would_run
 
 
 def helm_releases(platform):

@@ -13,6 +13,7 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.kindling.gitops.plugins.action import wiring_check
+from ansible_collections.kindling.gitops.plugins.plugin_utils.tags import tag_rule
 
 SETTINGS = {"cluster_provider": "kind", "cluster_flavor": "kubernetes", "verify_ingress": "true",
             "verify_port_forward": True, "verify_direct_url": ""}
@@ -35,7 +36,7 @@ def action(args, module_result=None):
     (["verify"], ["untagged"], [], False),
 ])
 def test_tags_are_judged_by_ansible_s_own_rule(tags, run_tags, skip_tags, runs):
-    assert wiring_check.tag_rule(run_tags, skip_tags)(tags) is runs
+    assert tag_rule(run_tags, skip_tags)(tags) is runs
 
 
 def test_plan_only_decides_without_running_the_module():
