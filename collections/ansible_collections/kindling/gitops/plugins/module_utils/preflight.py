@@ -20,7 +20,7 @@ import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.kindling.gitops.plugins.module_utils import rules
+from ansible_collections.kindling.gitops.plugins.module_utils import gitops_git, rules
 
 INT32_MAX = 2 ** 31 - 1
 # Keys of an argument spec option that say what a value may be; the rest (required, default, description)
@@ -266,12 +266,6 @@ def server_version(kubernetes_version):
 
 _LOCAL = re.compile(r"^(/|\.{1,2}/|~|file:)")
 _URL_FORM = re.compile(r"^(https?|ssh|git)://[^/@\s]+(/|:)|^[\w.-]+@[\w.-]+:")
-_CREDENTIALS = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@]*@")
-
-
-def shown_url(url):
-    """A URL as it may be printed: a user or password in it becomes ***."""
-    return _CREDENTIALS.sub(r"\1***@", url or "")
 
 
 def repo_url_problems(argocd_repo_url, gitops_repo_url, kind, git_server_enabled, git_server_url):
@@ -279,7 +273,8 @@ def repo_url_problems(argocd_repo_url, gitops_repo_url, kind, git_server_enabled
     On kind a repository on this machine reaches Argo CD only through the git server container
     (git_server_url); an existing cluster needs a URL it reaches."""
     problems = []
-    shown, pushed = shown_url(argocd_repo_url), shown_url(gitops_repo_url)
+    # Never print a user or password someone put into a URL.
+    shown, pushed = gitops_git.redact(argocd_repo_url), gitops_git.redact(gitops_repo_url)
     local = bool(_LOCAL.match(argocd_repo_url))
     if local and not kind:
         problems.append("argocd_repo_url is %s (from gitops_repo_url), a path on the build host, which a "
