@@ -50,13 +50,16 @@ class ActionModule(ActionBase):
         ))[1]
         stages = ["%s/%s" % (stage["role"], stage.get("entry", "main")) for stage in spec["stages"]]
 
-        specs = self._stage_specs(spec["roles_dir"], spec["stages"], spec["playbook_specs"])
+        playbook_options = self._playbook_options(spec["playbook_specs"])
+        specs = self._stage_specs(spec["roles_dir"], spec["stages"], playbook_options)
         values, problems = self._set_values(specs, task_vars)
         variable_problems, checked = preflight.check_variables(specs, spec["formats"], values)
         problems += variable_problems
-        problems += preflight.missing_required(self._playbook_options(spec["playbook_specs"]), checked)
+        problems += preflight.missing_required(playbook_options, checked)
         problems += preflight.relation_problems(checked)
-        warnings = preflight.undeclared(self._extra_var_names(), self._declared(spec["roles_dir"], spec["playbook_specs"]))
+        # Only an extra variable the play's own specs do not declare needs the scan of every role.
+        unknown = self._extra_var_names() - set(specs)
+        warnings = preflight.undeclared(unknown, self._declared(spec["roles_dir"], playbook_options)) if unknown else []
 
         selected = tag_rule(task_vars.get("ansible_run_tags") or ["all"], task_vars.get("ansible_skip_tags") or [])
         repo = spec["repository"]
@@ -115,8 +118,8 @@ class ActionModule(ActionBase):
             option_maps.append(self._read_yaml(path)["argument_specs"][entry or "main"].get("options") or {})
         return option_maps
 
-    def _stage_specs(self, roles_dir, stages, playbook_specs):
-        option_maps = self._playbook_options(playbook_specs)
+    def _stage_specs(self, roles_dir, stages, playbook_options):
+        option_maps = list(playbook_options)
         for stage in stages:
             path = os.path.join(roles_dir, stage["role"], "meta", "argument_specs.yml")
             try:
@@ -148,12 +151,11 @@ class ActionModule(ActionBase):
         except AnsibleError:
             return set()
 
-    def _declared(self, roles_dir, playbook_specs):
+    def _declared(self, roles_dir, playbook_options):
         """Every variable a role or playbook of the project declares: argument specs, role defaults and vars."""
         names = set()
-        for path in playbook_specs:
-            for entry in self._read_yaml(path.partition("#")[0]).get("argument_specs", {}).values():
-                names.update((entry or {}).get("options") or {})
+        for options in playbook_options:
+            names.update(options)
         for role in sorted(os.listdir(roles_dir)):
             for relative in (("meta", "argument_specs.yml"), ("defaults", "main.yml"), ("vars", "main.yml")):
                 path = os.path.join(roles_dir, role, *relative)
