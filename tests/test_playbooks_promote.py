@@ -145,7 +145,7 @@ def test_promote_previews_the_overlay_before_it_publishes():
     assert listed.returncode == 0, listed.stderr
     tasks = [line.strip().split("\t")[0] for line in listed.stdout.splitlines()]
     preview = tasks.index("Preview the rendered overlay with podman kube play")
-    assert preview < tasks.index("gitops : Commit and push the app's tree to the GitOps repository")
+    assert preview < tasks.index("gitops : Commit and push this environment's tree to the GitOps repository")
 
 
 def test_promote_undoes_a_hand_edit_and_says_so(tmp_path):

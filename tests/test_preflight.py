@@ -93,3 +93,24 @@ def test_a_yaml_error_in_group_vars_names_the_file_and_line_before_any_change(tm
     assert result.returncode != 0
     assert f"{broken}:{lines + 1}:1: YAML syntax error: while parsing a flow sequence" in result.stderr, result.stderr
     assert not (tmp_path / "work").exists()
+
+
+def test_a_direct_deploy_into_an_environment_that_takes_promotions_is_refused_unless_named(tmp_path):
+    """qa and prod take releases from the env before them (promote_from): site.yml there would ship whatever the
+    working tree holds, past promote's gate. promote.yml itself passes (tests/test_playbooks_promote.py)."""
+    refused, work_dir = run(tmp_path, env="qa", flags=CLUSTER_LESS)
+    assert refused.rc != 0
+    assert preflight_lines(refused) == [
+        "qa takes its releases from dev by promotion (promote_from: dev): run `ansible-playbook -i inventories/qa "
+        "playbooks/promote.yml`; to deploy this working tree to qa anyway, ask for it by name with -e direct_deploy=qa"]
+    assert refused.stats["changed"] == 0 and not work_dir.exists()
+
+    playbook = tmp_path / "preflight.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "build", "gather_facts": False,
+        "vars": {"check_stage_roles": [{"role": "gitops", "entry": "publish"}]}, "vars_files": [str(ROOT / "versions.yml")],
+        "roles": [str(ROOT / "roles" / "kindling_defaults"), str(ROOT / "roles" / "preflight")]}]))
+    asked = run_playbook(playbook, playbook_env(tmp_path), "-i", str(ROOT / "inventories" / "qa"), "-e",
+                         json.dumps({"kindling_work_dir": str(tmp_path / "work"), "direct_deploy": "qa"}))
+    checked = asked.result("Check every variable, binary and URL the selected stages use, before the first change")
+    assert not checked.get("failed"), checked

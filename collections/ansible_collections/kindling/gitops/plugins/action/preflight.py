@@ -47,6 +47,7 @@ class ActionModule(ActionBase):
             conditions=dict(type="dict", default={}),
             kubernetes_version=dict(type="str", required=True),
             repository=dict(type="dict"),
+            direct_deploy=dict(type="dict"),
         ))[1]
         stages = ["%s/%s" % (stage["role"], stage.get("entry", "main")) for stage in spec["stages"]]
 
@@ -67,6 +68,10 @@ class ActionModule(ActionBase):
             problems += preflight.repo_url_problems(
                 repo["argocd_repo_url"], repo["gitops_repo_url"], repo["kind"], repo["git_server_enabled"],
                 repo["git_server_url"])
+
+        direct = spec["direct_deploy"]
+        if direct and set(direct["roles"]) & set(stages) and selected(direct["tags"]) and not direct["promotion"]:
+            problems += preflight.direct_deploy_problems(direct["env"], direct.get("promote_from"), direct.get("asked"))
 
         needs = preflight.tool_needs(spec["tools"], stages, selected, spec["conditions"])
         used = []

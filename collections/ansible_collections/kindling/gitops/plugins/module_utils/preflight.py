@@ -183,6 +183,16 @@ def relation_problems(values):
     return problems
 
 
+def direct_deploy_problems(env, promote_from, asked):
+    """An environment that takes its releases by promotion gets no direct deploy (of whatever the working tree
+    holds, past promote's gate) unless the user names it."""
+    if not promote_from or asked == env:
+        return []
+    return ["%s takes its releases from %s by promotion (promote_from: %s): run "
+            "`ansible-playbook -i inventories/%s playbooks/promote.yml`; to deploy this working tree to %s "
+            "anyway, ask for it by name with -e direct_deploy=%s" % (env, promote_from, promote_from, env, env, env)]
+
+
 def undeclared(names, declared):
     """Warnings for variables nothing declares (a typo is otherwise silently ignored), each naming the closest
     declared variable. Ansible's own variables (ansible_*) are left alone."""
