@@ -101,7 +101,7 @@ BREAKS = {
                                     True, "(ingress) kind containerPort 81 -> ingress controller"),
     "traefik binds another hostPort": ({}, [("roles/platform/files/values/traefik-kind.yaml", "hostPort: 80", "hostPort: 8000")],
                                        True, "no pod binds hostPort 80"),
-    "ingress class differs": ({"gitops_ingress_classes": {"traefik": "nginx", "ingress-nginx": "nginx"}}, (), True,
+    "ingress class differs": ({"ingress_classes": {"traefik": "nginx", "ingress-nginx": "nginx"}}, (), True,
                               "ingressClassName nginx -> the controller's IngressClass traefik"),
     # port-forward: forwarding 8080, which the Service lacks
     "port-forward to a port the Service lacks": ({"verify_service_ports": {"app": 8080, "metrics": "metrics"}}, (), False,
