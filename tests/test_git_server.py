@@ -1,8 +1,8 @@
 """The git_server role on the real Docker engine, for what its molecule scenario does not do: molecule/git_server
 serves the repository, clones it by name from another container at exactly the pushed commit, sees a push
-refused, proves a re-run changes nothing and removes it with state absent. Here: --check creates nothing, a
-repository created and pushed to under umask 077 is still served, and bad input fails naming the field before
-Docker is touched."""
+refused, proves a re-run changes nothing and removes it with state absent. Here: --check creates nothing (also
+before the kind network exists), a repository created and pushed to under umask 077 is still served, and bad input
+fails naming the field before Docker is touched."""
 import json
 import os
 import subprocess
@@ -66,6 +66,15 @@ def test_check_mode_builds_runs_and_creates_nothing(site, tmp_path):
     assert inspect(env["name"]) is None
     assert docker_cli("image", "ls", "-q", env["image"].split(":")[0]).stdout.strip() == ""
     assert not env["repo"].exists()
+
+
+def test_check_mode_before_the_kind_network_exists_says_what_it_would_run_and_creates_nothing(site, tmp_path):
+    env = dict(site, network=f"{site['network']}-not-yet")
+    run = git_server(env, tmp_path, "--check")
+    assert run.rc == 0, run.failure()
+    assert "would run" in run.result("Say what check mode would run before the network exists")["msg"]
+    assert inspect(env["name"]) is None and not env["repo"].exists()
+    assert docker_cli("network", "inspect", env["network"]).returncode != 0
 
 
 @pytest.mark.parametrize("bad, field", [
