@@ -58,7 +58,7 @@ BAD_CONFIGS = [
 
 CASES = {
     "create": [cluster()],
-    "second_run": [cluster("first"), cluster()],
+    "second_run": [cluster("first"), cluster("second"), cluster("third")],
     "check_mode": [cluster(check=True, diff=True)],
     "port_drift": [cluster("first"), cluster(config=changed_config(moved_port), diff=True)],
     **{f"drift_{index}": [cluster("first"), cluster(config=changed_config(change))]
@@ -125,10 +125,11 @@ def test_contract_create_passes_pinned_image_config_on_stdin_and_writes_private_
     assert result["context"] == "kind-kctest"
 
 
-def test_contract_second_run_is_unchanged_and_creates_nothing(cases):
+def test_contract_second_and_third_runs_are_unchanged_and_create_nothing(cases):
     run, directory = cases["second_run"]
-    again = run.result("cluster")
-    assert not again.get("failed") and again["changed"] is False, again
+    for name in ("second", "third"):
+        again = run.result(name)
+        assert not again.get("failed") and again["changed"] is False, (name, again)
     assert len(creates(directory)) == 1
 
 

@@ -39,8 +39,18 @@ def kind_like(docker, base_image, registry_image, tmp_path):
     subprocess.run(["docker", "network", "rm", f"{prefix}-net"], capture_output=True)
 
 
+@pytest.fixture
+def fresh_machine(docker, registry_image, tmp_path):
+    """Names of a network, cluster and registry that do not exist, as before the first bootstrap: no kind cluster
+    (the fake kind knows none), no kubeconfig."""
+    prefix = f"kcl-{uuid.uuid4().hex[:6]}"
+    yield {"prefix": prefix, "port": free_port(), "image": registry_image, "kubeconfig": tmp_path / "no-kubeconfig"}
+    subprocess.run(["docker", "rm", "-f", f"{prefix}-registry"], capture_output=True)
+    subprocess.run(["docker", "network", "rm", f"{prefix}-net"], capture_output=True)
+
+
 def registry_role(env, tmp_path, *flags, **variables):
-    kubeconfig = env["api"].write_kubeconfig(tmp_path / "kubeconfig")
+    kubeconfig = env["kubeconfig"] if "kubeconfig" in env else env["api"].write_kubeconfig(tmp_path / "kubeconfig")
     playbook = tmp_path / "registry.yml"
     playbook.write_text(json.dumps([{
         "hosts": "localhost", "gather_facts": False, "vars_files": [str(ROOT / "versions.yml")],
@@ -68,6 +78,15 @@ def test_check_mode_creates_no_container_file_or_configmap(kind_like, tmp_path):
     assert networks_of(f"{env['prefix']}-registry") is None
     assert hosts_toml(env["node"], env["port"]).returncode != 0
     assert env["api"].get("configmaps", "local-registry-hosting", "kube-public") is None
+
+
+def test_check_mode_before_the_cluster_exists_succeeds_and_creates_nothing(fresh_machine, tmp_path):
+    env = fresh_machine
+    run = registry_role(env, tmp_path, "--check")
+    assert run.stats["failures"] == 0, run.failure()
+    assert "would run" in run.result("Say what check mode would do before the cluster exists")["msg"]
+    assert networks_of(f"{env['prefix']}-registry") is None
+    assert docker("network", "inspect", f"{env['prefix']}-net", check=False).returncode != 0
 
 
 def test_unpinned_registry_image_fails_before_docker_is_touched(kind_like, tmp_path):

@@ -3,8 +3,12 @@ pkg/health/health_test.go + testdata, argo-cd resource_customizations/*/health_t
 updateIngressStatus): each fails when a double calls Healthy what upstream keeps Progressing or Degraded."""
 import copy
 import json
+import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -220,3 +224,18 @@ def test_k8s_api_double_stores_a_secret_s_string_data_as_data_the_way_the_api_se
         assert stored["data"] == {"kept": "a2VwdA==", "user": "YWRtaW4="}
     finally:
         api.stop()
+
+
+def test_kind_double_prints_get_kubeconfig_with_fprintln_like_kind(tmp_path):
+    """kind v0.32.0 pkg/cmd/kind/get/kubeconfig/kubeconfig.go runE prints with fmt.Fprintln the YAML that
+    pkg/cluster/internal/kubeconfig/kubeconfig.go Get encodes (already ending in a newline), while `create cluster`
+    writes that YAML to --kubeconfig as it is (Export, WriteMerged): stdout is the file's text plus one newline."""
+    kind = Path(__file__).resolve().parent / "doubles" / "bin" / "kind"
+    env = dict(os.environ, FAKE_KIND_STATE=str(tmp_path / "state.json"))
+    kubeconfig = tmp_path / "kubeconfig"
+    subprocess.run([sys.executable, str(kind), "create", "cluster", "--name", "k", "--kubeconfig", str(kubeconfig)],
+                   env=env, check=True, capture_output=True)
+    printed = subprocess.run([sys.executable, str(kind), "get", "kubeconfig", "--name", "k"], env=env, check=True,
+                             capture_output=True, text=True).stdout
+    assert kubeconfig.read_text().endswith("\n")
+    assert printed == kubeconfig.read_text() + "\n"

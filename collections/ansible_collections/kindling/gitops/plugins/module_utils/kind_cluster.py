@@ -252,7 +252,11 @@ class KindCluster:
         return self._call([self.docker, "inspect"] + list(nodes), what="docker inspect")
 
     def kubeconfig(self, name):
-        return self._call([self.kind, "get", "kubeconfig", "--name", name])
+        """The kubeconfig as `kind create cluster` writes it to its file.
+
+        kind v0.32.0 prints it with fmt.Fprintln (pkg/cmd/kind/get/kubeconfig/kubeconfig.go, runE) although the
+        YAML already ends in a newline, so stdout has one newline more than the file."""
+        return self._call([self.kind, "get", "kubeconfig", "--name", name]).rstrip("\n") + "\n"
 
     def create(self, config, node_image, kubeconfig, wait):
         self._call([self.kind, "create", "cluster", "--name", config["name"], "--config", "-", "--image", node_image,

@@ -33,7 +33,8 @@ class FakeKind:
         if args[:2] == ["get", "nodes"]:
             return 0, "".join(n + "\n" for n in self.clusters.get(name, {})), ""
         if args[:2] == ["get", "kubeconfig"]:
-            return 0, "kubeconfig-of-" + name + "\n", ""
+            # kind v0.32.0 pkg/cmd/kind/get/kubeconfig/kubeconfig.go runE: fmt.Fprintln of YAML ending in a newline.
+            return 0, "kubeconfig-of-" + name + "\n\n", ""
         if args[:2] == ["create", "cluster"]:
             config = json.loads(data)
             kubeconfig = args[args.index("--kubeconfig") + 1]
