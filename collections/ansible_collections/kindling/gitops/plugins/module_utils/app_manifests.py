@@ -53,8 +53,7 @@ def deployment(name, run_as_user):
         "readinessProbe": readiness,
         # The kubelet's own sleep (GA since Kubernetes 1.34): the image has no shell or sleep binary to exec.
         "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_PAUSE_SECONDS}}},
-        # The defaults an overlay's patch replaces per environment (gitops_resources).
-        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+        # No requests or limits here: each environment's overlay patches in its own (gitops_resources).
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]}},
         # The root filesystem is read-only; Werkzeug spools large request bodies in /tmp.
