@@ -63,7 +63,9 @@ def write_project(tmp_path, app, **extra_vars):
         "kube_context": "kind-kindling", "verify_version_file": str(ROOT / "app" / "VERSION"),
         "verify_ingress_url": app.base_url, "verify_direct_url": app.base_url,
         "verify_direct_metrics_url": app.metrics_url, "verify_attempts": 2, "verify_retry_delay": 0.2,
-        "verify_deadline": 20,
+        "verify_deadline": 20, "verify_latency_samples": 6, "verify_latency_warmup": 1,
+        # The ingress's TLS needs an Ingress, its Certificate and an HTTPS server: test_ingress_tls_* set them up.
+        "verify_tls": False,
     }
     host_vars.update(extra_vars)
     inventory = tmp_path / "inventory.json"
@@ -117,7 +119,7 @@ def test_unready_restarted_pods_and_wrong_version_fail_naming_each_check(tmp_pat
         f'direct metrics: missing app_build_info{{version="{VERSION}"}}',
     ]
     assert failure["msg"] == "verification of app1 dev failed: " + "; ".join(report["failed"])
-    assert "FAILED, 5 of 11 checks failed" in (reports / "summary.txt").read_text()
+    assert "FAILED, 5 of 12 checks failed" in (reports / "summary.txt").read_text()
 
 
 def test_terminating_pods_after_a_rollout_are_not_counted(tmp_path, cluster, app):
@@ -302,3 +304,71 @@ def test_https_ingress_is_trusted_through_the_ca_secret(tmp_path, cluster):
     assert json.loads((reports / "report.json").read_text())["failed"] == []
     # The Secret's private key never reaches the output (the k8s_info task is no_log).
     assert base64.b64encode(key.read_bytes()).decode()[:64] not in json.dumps(trusted.data) + trusted.stderr
+
+
+def pki(tmp_path):
+    """A CA and a leaf for the app's host made with python cryptography (the collection's unit tests' Pki)."""
+    sys.path.insert(0, str(ROOT / "collections"))
+    pytest.importorskip("cryptography")
+    from ansible_collections.kindling.gitops.tests.unit.plugins.module_utils.test_app_verify import Pki
+    return Pki(tmp_path)
+
+
+def test_ingress_tls_needs_a_ready_certificate_and_a_trusted_certificate_for_the_host(tmp_path, cluster, app):
+    """cert-manager's Certificate (a child of the Ingress, which Argo CD's health ignores) must be Ready, and the
+    ingress's HTTPS port must present a certificate for the host that chains to the platform CA's Secret."""
+    import base64
+    host = "app1.dev.localhost"  # app_ingress_host for app1 in dev (roles/kindling_defaults)
+    authority = pki(tmp_path)
+    cluster.put(pod("app1-5d9c7b8f6-abcde"))
+    cluster.put(pod("app1-5d9c7b8f6-fghij"))
+    cluster.put({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                 "metadata": {"name": CLUSTER_ISSUER, "namespace": "cert-manager"},
+                 "data": {"ca.crt": base64.b64encode(authority.ca_pem().encode()).decode()}})
+    cluster.put({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                 "metadata": {"name": "app1", "namespace": NAMESPACE,
+                              "annotations": {"cert-manager.io/cluster-issuer": CLUSTER_ISSUER}},
+                 "spec": {"tls": [{"hosts": [host], "secretName": "app1-tls"}],
+                          "rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+                              "service": {"name": "app1", "port": {"name": "http"}}}}]}}]}})
+    # What cert-manager v1.21's ingress-shim makes (named after the secretName) while it cannot issue yet.
+    certificate = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                   "metadata": {"name": "app1-tls", "namespace": NAMESPACE},
+                   "spec": {"secretName": "app1-tls", "dnsNames": [host],
+                            "issuerRef": {"name": CLUSTER_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"}},
+                   "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "DoesNotExist",
+                                              "message": "Issuing certificate as Secret does not exist"}]}}
+    cluster.put(certificate)
+    secure = FaultyApp(None, VERSION, tls=authority.leaf(host)).start()
+    try:
+        playbook, inventory, reports = write_project(tmp_path, app, verify_direct=False, verify_tls=True,
+                                                     verify_tls_url=secure.base_url, verify_fail_on_error=False)
+        not_ready = run(tmp_path, playbook, inventory)
+        assert not_ready.rc == 0, not_ready.failure()
+        assert json.loads((reports / "report.json").read_text())["failed"] == [
+            "ingress certificate: Certificate app1-tls (Ingress app1) is not Ready: DoesNotExist: Issuing certificate "
+            "as Secret does not exist"]
+
+        certificate["status"] = {"conditions": [{"type": "Ready", "status": "True", "reason": "Ready",
+                                                 "message": "Certificate is up to date and has not expired"}],
+                                 "notAfter": "2027-03-08T01:00:00Z"}
+        cluster.put(certificate)
+        ready = run(tmp_path, playbook, inventory)
+    finally:
+        secure.stop()
+    assert ready.rc == 0, ready.failure()
+    report = json.loads((reports / "report.json").read_text())
+    assert report["failed"] == []
+    tls = {c["name"]: c for c in report["checks"] if c["via"] == "ingress"}["tls"]
+    assert tls["detail"].startswith(f"certificate for {host} verified against the given CA")
+
+
+def test_ingress_tls_is_not_followed_without_an_ingress_and_the_report_says_so(tmp_path, cluster, app):
+    """playbooks/vars/without_cluster.yml turns the ingress off: the TLS check is skipped, with its reason."""
+    playbook, inventory, reports = write_project(tmp_path, app, verify_pods=False, verify_ingress=False, verify_tls=True)
+    result = run(tmp_path, playbook, inventory)
+    assert result.rc == 0, result.failure()
+    (tls,) = [c for c in json.loads((reports / "report.json").read_text())["checks"] if c["name"] == "tls"]
+    assert tls["skipped"] is True
+    assert tls["detail"] == "not checked: verify_ingress is false (no ingress, e.g. a run without a cluster)"
+    assert "skip ingress   tls" in (reports / "summary.txt").read_text()

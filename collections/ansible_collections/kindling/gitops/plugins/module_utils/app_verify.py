@@ -33,7 +33,11 @@ else:
     PROMETHEUS_CLIENT_IMPORT_ERROR = None
 
 HEALTH, READY, INFO, METRICS, LATENCY = "/health", "/ready", "/", "metrics", "latency"
-CHECK_NAMES = (HEALTH, READY, INFO, METRICS, LATENCY)
+CERTIFICATE, TLS = "certificate", "tls"
+CHECK_NAMES = (HEALTH, READY, INFO, METRICS, LATENCY, CERTIFICATE, TLS)
+# What runs unless checks says otherwise: the TLS checks need the ingress's objects and an https:// base_url.
+DEFAULT_CHECKS = (HEALTH, READY, INFO, METRICS, LATENCY)
+APP_ENDPOINTS = (HEALTH, READY, INFO)
 DEFAULT_METRICS_PORT = 9090
 METRICS_CONTENT_TYPES = ("text/plain", "application/openmetrics-text")
 IDENTITY_FIELDS = ("app", "environment", "version")
@@ -69,10 +73,12 @@ class FetchError(Exception):
 
 
 class Response(object):
-    def __init__(self, status, content_type, body):
+    def __init__(self, status, content_type, body, certificate=None):
         self.status = status
         self.content_type = content_type
         self.body = body
+        # The verified peer certificate (ssl's getpeercert() dict) of an HTTPS answer read by fetch_tls.
+        self.certificate = certificate
 
 
 def _check_http_url(option, value):
@@ -146,7 +152,7 @@ def build_config(params):
     metrics_url = params.get("metrics_url")
     metrics_url = default_metrics_url(base_url) if metrics_url is None else _check_http_url("metrics_url", metrics_url)
     checks = params.get("checks")
-    checks = list(CHECK_NAMES) if checks is None else list(checks)
+    checks = list(DEFAULT_CHECKS) if checks is None else list(checks)
     if not checks:
         raise OptionError("checks", "must name at least one check (%s)" % ", ".join(CHECK_NAMES))
     expected = {}
@@ -173,6 +179,15 @@ def build_config(params):
     if ca_data is not None:
         if PEM_CERTIFICATE not in ca_data:
             raise OptionError("ca_data", "is not a PEM certificate (no %r line)" % PEM_CERTIFICATE)
+    if TLS in checks:
+        if urlsplit(base_url).scheme != "https":
+            raise OptionError("base_url", "%r must be https:// for the tls check" % base_url)
+        if not params.get("validate_certs", True):
+            raise OptionError("validate_certs", "must be true for the tls check, which verifies the certificate")
+    for option in ("tls_ingresses", "tls_certificates"):
+        objects = params.get(option) or []
+        if not isinstance(objects, list) or not all(isinstance(item, dict) for item in objects):
+            raise OptionError(option, "must be a list of Kubernetes objects (k8s_info's resources)")
     percentile = params.get("latency_percentile", LATENCY_PERCENTILE)
     if isinstance(percentile, bool) or not isinstance(percentile, (int, float)) or not 0 < percentile <= 100:
         raise OptionError("latency_percentile", "must be a number greater than 0 and at most 100, got %r"
@@ -193,6 +208,8 @@ def build_config(params):
         "validate_certs": bool(params.get("validate_certs", True)),
         "ca_path": ca_path,
         "ca_data": ca_data,
+        "tls_ingresses": list(params.get("tls_ingresses") or []),
+        "tls_certificates": list(params.get("tls_certificates") or []),
         "attempts": attempts,
         "retry_delay": _positive("retry_delay", params.get("retry_delay", 1.0), allow_zero=True),
         "request_timeout": _positive("request_timeout", params.get("request_timeout", 5.0)),
@@ -255,6 +272,101 @@ def fetch(url, config, timeout, headers=None):
         raise FetchError("connection failed: %s" % (error or type(error).__name__), True)
     except OSError as error:
         raise FetchError("connection failed: %s" % error, True)
+
+
+class _ServerNameHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to an address (the ingress controller on 127.0.0.1) that sends, and verifies the certificate against,
+    another name (the Ingress's host), as a client that resolves that host to the address would."""
+
+    def __init__(self, host, port, server_name, context, timeout):
+        http.client.HTTPSConnection.__init__(self, host, port, timeout=timeout, context=context)
+        self.server_name = server_name
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.server_name)
+
+
+def server_name(config, url):
+    """The name the certificate must carry: the Host header sent (without a port), else the URL's host."""
+    return (config["host_header"] or "").rsplit(":", 1)[0] or urlsplit(url).hostname
+
+
+def fetch_tls(url, config, timeout, headers=None):
+    """GET an https:// url, verifying the chain against the configured CA and the host name against server_name();
+    returns a Response carrying the peer certificate, or raises FetchError (a certificate problem is final)."""
+    parts = urlsplit(url)
+    name = server_name(config, url)
+    connection = _ServerNameHTTPSConnection(parts.hostname, parts.port or 443, name, _tls_context(config), timeout)
+    try:
+        connection.request("GET", parts.path or "/", headers=dict(headers or {}, **{"User-Agent": USER_AGENT}))
+        # Read now: the connection drops its socket once a non-keep-alive answer is read.
+        certificate = connection.sock.getpeercert()
+        answer = connection.getresponse()
+        body = answer.read().decode("utf-8", "replace")
+        return Response(answer.status, answer.getheader("Content-Type", ""), body, certificate)
+    except ssl.SSLCertVerificationError as error:
+        raise FetchError("certificate for %s not trusted: %s" % (name, error.verify_message), False)
+    except ssl.SSLError as error:
+        raise FetchError("TLS handshake with %s failed: %s" % (name, error.reason or error), False)
+    except ConnectionRefusedError:
+        raise FetchError("connection refused", True)
+    except (socket.timeout, TimeoutError):
+        raise FetchError("timed out", True)
+    except (OSError, http.client.HTTPException) as error:
+        raise FetchError("connection failed: %s" % (error or type(error).__name__), True)
+    finally:
+        connection.close()
+
+
+def evaluate_tls(response, config):
+    problem = _status_problem(response)
+    if problem:
+        return (False, "/health over HTTPS answered %s" % problem[0], problem[1])
+    not_after = (response.certificate or {}).get("notAfter", "unknown")
+    return True, ("certificate for %s verified against the given CA (chain and host name), not after %s; "
+                  "/health 200" % (server_name(config, config["base_url"]), not_after)), False
+
+
+def _condition(obj, kind):
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind:
+            return condition
+    return None
+
+
+def ingress_certificate(config):
+    """(record, skip reason): the certificate check of the Ingress that routes the host, from the objects given.
+
+    cert-manager's ingress-shim (v1.21.1 pkg/controller/certificate-shim/sync.go buildCertificates) makes one
+    Certificate per TLS entry, named after its secretName, in the Ingress's namespace; its Ready condition
+    (pkg/apis/certmanager/v1/types_certificate.go CertificateConditionReady, the CRD's status.conditions) is True
+    when the Secret holds an unexpired certificate for the spec's names."""
+    host = server_name(config, config["base_url"])
+    routing = [i for i in config["tls_ingresses"]
+               if any(rule.get("host") == host for rule in (i.get("spec") or {}).get("rules") or [])]
+    record = {"name": CERTIFICATE, "latency_ms": None}
+    if not routing:
+        return dict(record, ok=False, detail="no Ingress routes %s" % host), None
+    ingress = routing[0]
+    ingress_name = (ingress.get("metadata") or {}).get("name")
+    secrets = [entry.get("secretName") for entry in (ingress.get("spec") or {}).get("tls") or []
+               if host in (entry.get("hosts") or []) and entry.get("secretName")]
+    if not secrets:
+        return None, "Ingress %s has no TLS for %s" % (ingress_name, host)
+    found = [c for c in config["tls_certificates"] if (c.get("metadata") or {}).get("name") == secrets[0]]
+    if not found:
+        return dict(record, ok=False, detail="no cert-manager Certificate %s for Ingress %s's TLS secret (cert-manager "
+                    "makes it from the Ingress's cert-manager.io/cluster-issuer annotation)" % (secrets[0], ingress_name)), None
+    ready = _condition(found[0], "Ready")
+    what = "Certificate %s (Ingress %s)" % (secrets[0], ingress_name)
+    if ready is None:
+        return dict(record, ok=False, detail="%s has no Ready condition yet" % what), None
+    if ready.get("status") != "True":
+        return dict(record, ok=False, detail="%s is not Ready: %s: %s" % (
+            what, ready.get("reason") or ready.get("status"), ready.get("message") or "no message")), None
+    not_after = (found[0].get("status") or {}).get("notAfter", "unknown")
+    return dict(record, ok=True, detail="%s is Ready, not after %s" % (what, not_after)), None
 
 
 def _status_problem(response):
@@ -356,31 +468,32 @@ def evaluate_metrics(response, config):
 class Verifier(object):
     """Runs the configured checks once each, retrying the transient failures until attempts or the deadline run out."""
 
-    def __init__(self, config, clock=time.monotonic, sleep=time.sleep, fetcher=fetch):
+    def __init__(self, config, clock=time.monotonic, sleep=time.sleep, fetcher=fetch, tls_fetcher=fetch_tls):
         self.config = config
         self.clock = clock
         self.sleep = sleep
         self.fetcher = fetcher
+        self.tls_fetcher = tls_fetcher
         self.deadline_at = None
 
     def _timeout(self):
         return max(min(self.config["request_timeout"], self.deadline_at - self.clock()), 0.1)
 
-    def _attempt(self, url, headers, evaluate):
+    def _attempt(self, url, headers, evaluate, fetcher):
         started = self.clock()
         try:
-            response = self.fetcher(url, self.config, self._timeout(), headers)
+            response = fetcher(url, self.config, self._timeout(), headers)
         except FetchError as error:
             return False, error.detail, error.retryable, (self.clock() - started) * 1000.0, False
         latency_ms = (self.clock() - started) * 1000.0
         ok, detail, retryable = evaluate(response, self.config)
         return ok, detail, retryable, latency_ms, True
 
-    def http_check(self, name, url, headers, evaluate):
+    def http_check(self, name, url, headers, evaluate, fetcher=None):
         attempts = 0
         while True:
             attempts += 1
-            ok, detail, retryable, latency_ms, answered = self._attempt(url, headers, evaluate)
+            ok, detail, retryable, latency_ms, answered = self._attempt(url, headers, evaluate, fetcher or self.fetcher)
             out_of_time = self.clock() + self.config["retry_delay"] >= self.deadline_at
             if ok or not retryable or attempts >= self.config["attempts"] or out_of_time:
                 break
@@ -394,7 +507,7 @@ class Verifier(object):
         """Warm-up requests (not measured), then latency_samples requests spread over the app endpoints whose
         check passed (a broken one fails its own check only), judged by their latency_percentile against the
         budget; records p50, p95 and max."""
-        targets = [(r["name"], r["url"]) for r in records if r["ok"] and r["name"] != METRICS]
+        targets = [(r["name"], r["url"]) for r in records if r["ok"] and r["name"] in APP_ENDPOINTS]
         if not targets:
             return {"name": LATENCY, "ok": False, "detail": "no response to measure", "latency_ms": None}
         for index in range(self.config["latency_warmup"]):
@@ -420,7 +533,7 @@ class Verifier(object):
                 failures.append("%s %d" % (name, response.status))
                 continue
             timings.append((self.clock() - started) * 1000.0)
-        return self._judge_latency(timings, failures, [name for name, _ in targets])
+        return self._judge_latency(timings, failures, [target[0] for target in targets])
 
     def _judge_latency(self, timings, failures, names):
         budget, wanted = self.config["latency_budget_ms"], self.config["latency_percentile"]
@@ -441,12 +554,30 @@ class Verifier(object):
         if failures:
             # A request that got no answer while sampling is a fault of its own, whatever the figures.
             ok = False
-            detail = "%d of %d samples failed (%s); %s" % (len(failures), len(failures) + len(timings),
-                                                         "; ".join(failures[:3]), detail)
+            detail = "%d of %d samples failed (%s); %s" % (
+                len(failures), len(failures) + len(timings), "; ".join(failures[:3]), detail)
         return dict(figures, name=LATENCY, ok=ok, detail=detail, latency_ms=judged)
 
+    def tls_checks(self, headers):
+        """The Ingress's cert-manager Certificate is Ready, and the ingress serves a certificate that names the host
+        and chains to the given CA; both skipped, saying why, when the Ingress has no TLS for the host."""
+        checks, records = self.config["checks"], []
+        skipped = None
+        if CERTIFICATE in checks:
+            record, skipped = ingress_certificate(self.config)
+            if record:
+                records.append(record)
+        for name in (CERTIFICATE, TLS):
+            if skipped and name in checks:
+                records.append({"name": name, "ok": True, "skipped": True, "detail": "not checked: " + skipped,
+                                "latency_ms": None})
+        if TLS in checks and not skipped:
+            records.append(self.http_check(TLS, self.config["base_url"] + HEALTH, headers, evaluate_tls,
+                                           self.tls_fetcher))
+        return records
+
     def run(self):
-        if self.fetcher is fetch:
+        if self.fetcher is fetch or (TLS in self.config["checks"] and self.tls_fetcher is fetch_tls):
             # Request.open needs a context even for http:// (it builds one when given none): build it before any
             # request is timed, since loading the CA store is set-up, not the app's latency.
             _tls_context(self.config)
@@ -460,6 +591,7 @@ class Verifier(object):
             (METRICS, self.config["metrics_url"], {}, evaluate_metrics),
         ]
         records = [self.http_check(*step) for step in plan if step[0] in checks]
+        records.extend(self.tls_checks(app_headers))
         if LATENCY in checks:
             records.append(self.latency_check(records, app_headers))
         for record in records:

@@ -17,6 +17,12 @@ description:
     answer 200 in the Prometheus text format and contain every family in O(required_metrics); with
     O(latency_budget_ms), the O(latency_percentile) of O(latency_samples) timed requests (after O(latency_warmup)
     untimed ones) to the app endpoints that passed must fit in the budget. One slow request does not fail it.
+  - With C(certificate) in O(checks), the cert-manager Certificate of the Ingress that routes the host (the one
+    named after the Ingress's TLS C(secretName), as cert-manager's ingress-shim names it) must have its C(Ready)
+    condition C(True). With C(tls), an HTTPS request to O(base_url)C(/health) must present a certificate that
+    chains to O(ca_data) (or O(ca_path)) and names the host O(host_header), sent as SNI, as a client that
+    resolves the host to the ingress controller would. Both are skipped, saying why, when that Ingress has no TLS
+    for the host.
   - Redirects are never followed (a redirect to C(https://) is reported with its target). Connection refused,
     timeouts and HTTP 5xx are retried up to O(attempts) times within O(deadline); wrong content is not retried.
   - "Read-only; never reports a change. Fails listing exactly which checks failed and why,
@@ -84,11 +90,28 @@ options:
     type: float
     default: 95
   checks:
-    description: Which checks to run. Leave out C(metrics) when O(base_url) is an ingress that does not route the metrics port.
+    description:
+      - Which checks to run. Leave out C(metrics) when O(base_url) is an ingress that does not route the metrics port.
+      - C(certificate) needs O(tls_ingresses) and O(tls_certificates); C(tls) an C(https://) O(base_url) and
+        O(validate_certs).
     type: list
     elements: str
-    choices: ['/health', '/ready', '/', metrics, latency]
+    choices: ['/health', '/ready', '/', metrics, latency, certificate, tls]
     default: ['/health', '/ready', '/', metrics, latency]
+  tls_ingresses:
+    description:
+      - The Ingresses of the app's namespace (C(kubernetes.core.k8s_info)'s C(resources)), for the C(certificate)
+        check; the one whose rule routes the host names the TLS secret.
+    type: list
+    elements: dict
+    default: []
+  tls_certificates:
+    description:
+      - The cert-manager C(cert-manager.io/v1) Certificates of the app's namespace (C(k8s_info)'s C(resources)), for
+        the C(certificate) check.
+    type: list
+    elements: dict
+    default: []
 attributes:
   check_mode:
     description: Runs the same read-only checks in check mode.
@@ -105,7 +128,8 @@ attributes:
     membership:
       - kindling.gitops.all
 notes:
-  - Checks run one after another in the order C(/health), C(/ready), C(/), C(metrics), C(latency).
+  - Checks run one after another in the order C(/health), C(/ready), C(/), C(metrics), C(certificate), C(tls),
+    C(latency).
 seealso:
   - module: ansible.builtin.uri
 """
@@ -152,7 +176,7 @@ checks:
   elements: dict
   contains:
     name:
-      description: The check, C(/health), C(/ready), C(/), C(metrics) or C(latency).
+      description: The check, C(/health), C(/ready), C(/), C(metrics), C(certificate), C(tls) or C(latency).
       type: str
       sample: /
     ok:
@@ -187,6 +211,10 @@ checks:
       description: The percentile judged against the budget (C(latency) only).
       type: float
       sample: 95
+    skipped:
+      description: Present and true for a C(certificate) or C(tls) check that was not followed; RV(checks[].detail) says why.
+      type: bool
+      sample: true
     url:
       description: URL requested (not for C(latency)).
       type: str
@@ -229,7 +257,9 @@ def main():
             latency_warmup=dict(type="int", default=app_verify.LATENCY_WARMUP),
             latency_percentile=dict(type="float", default=app_verify.LATENCY_PERCENTILE),
             checks=dict(type="list", elements="str", choices=list(app_verify.CHECK_NAMES),
-                        default=list(app_verify.CHECK_NAMES)),
+                        default=list(app_verify.DEFAULT_CHECKS)),
+            tls_ingresses=dict(type="list", elements="dict", default=[]),
+            tls_certificates=dict(type="list", elements="dict", default=[]),
             validate_certs=dict(type="bool", default=True),
             ca_path=dict(type="path"),
             ca_data=dict(type="str"),

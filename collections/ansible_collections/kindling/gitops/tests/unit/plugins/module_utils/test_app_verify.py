@@ -113,6 +113,9 @@ def free_port():
     ({"expected_version": " "}, "expected_version"),
     ({"ca_path": "/nonexistent/ca.pem"}, "ca_path"),
     ({"ca_data": "not a certificate"}, "ca_data"),
+    ({"checks": ["tls"]}, "base_url"),
+    ({"base_url": "https://127.0.0.1:8443", "checks": ["tls"], "validate_certs": False}, "validate_certs"),
+    ({"tls_ingresses": ["app1"]}, "tls_ingresses"),
 ])
 def test_bad_option_fails_naming_it(overrides, option):
     with pytest.raises(app_verify.OptionError) as error:
@@ -349,3 +352,142 @@ def test_latency_sampling_options_out_of_bounds_fail_naming_them(option, value):
     with pytest.raises(app_verify.OptionError) as error:
         config_for("http://127.0.0.1:8080", **{option: value})
     assert str(error.value).startswith(option + ": ")
+
+
+HOST = "app1.dev.localhost"
+
+
+class Pki(object):
+    """A CA and leaf certificates made here (python cryptography), as the platform's CA issuer signs the Ingress's."""
+
+    def __init__(self, directory):
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+        self.x509, self.hashes, self.serialization, self.ec, self.oid = x509, hashes, serialization, ec, NameOID
+        self.directory = directory
+        self.ca_key, self.ca_cert = self.authority("kindling-ca")
+
+    def _name(self, common_name):
+        return self.x509.Name([self.x509.NameAttribute(self.oid.COMMON_NAME, common_name)])
+
+    def authority(self, common_name):
+        import datetime
+        key = self.ec.generate_private_key(self.ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (self.x509.CertificateBuilder().subject_name(self._name(common_name)).issuer_name(self._name(common_name))
+                .public_key(key.public_key()).serial_number(self.x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+                .add_extension(self.x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(key, self.hashes.SHA256()))
+        return key, cert
+
+    def ca_pem(self, cert=None):
+        return (cert or self.ca_cert).public_bytes(self.serialization.Encoding.PEM).decode()
+
+    def leaf(self, host=HOST, days=(-1, 30), authority=None):
+        """A server certificate for host signed by authority (default: the CA), valid from/to days from now: the
+        certificate and key files."""
+        import datetime
+        ca_key, ca_cert = authority or (self.ca_key, self.ca_cert)
+        key = self.ec.generate_private_key(self.ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (self.x509.CertificateBuilder().subject_name(self._name(host)).issuer_name(ca_cert.subject)
+                .public_key(key.public_key()).serial_number(self.x509.random_serial_number())
+                .not_valid_before(now + datetime.timedelta(days=days[0]))
+                .not_valid_after(now + datetime.timedelta(days=days[1]))
+                .add_extension(self.x509.SubjectAlternativeName([self.x509.DNSName(host)]), critical=False)
+                .sign(ca_key, self.hashes.SHA256()))
+        cert_file, key_file = self.directory / ("%s-%d.crt" % (host, days[1])), self.directory / "leaf.key"
+        cert_file.write_bytes(cert.public_bytes(self.serialization.Encoding.PEM))
+        key_file.write_bytes(key.private_bytes(self.serialization.Encoding.PEM, self.serialization.PrivateFormat.PKCS8,
+                                               self.serialization.NoEncryption()))
+        return str(cert_file), str(key_file)
+
+
+def server_context(cert_file, key_file):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+@pytest.fixture
+def pki(tmp_path):
+    pytest.importorskip("cryptography")
+    return Pki(tmp_path)
+
+
+def tls_config(base, pki, **overrides):
+    return config_for(base.replace("http://", "https://"), host_header=HOST, ca_data=pki.ca_pem(), checks=["tls"],
+                      attempts=1, **overrides)
+
+
+def test_tls_check_passes_for_a_certificate_naming_the_host_from_the_trusted_ca(serve, pki):
+    """The ingress is reached at 127.0.0.1 but must present the certificate of the Host it routes (SNI)."""
+    base = serve(healthy_routes(), wrap=server_context(*pki.leaf()).wrap_socket)
+    result = app_verify.Verifier(tls_config(base, pki)).run()
+    assert result["failed"] == []
+    assert result["checks"][0]["detail"].startswith(
+        "certificate for %s verified against the given CA (chain and host name), not after " % HOST)
+
+
+@pytest.mark.parametrize("served, failure", [
+    (lambda pki: pki.leaf(host="other.dev.localhost"),
+     "tls: certificate for %s not trusted: Hostname mismatch, certificate is not valid for '%s'." % (HOST, HOST)),
+    (lambda pki: pki.leaf(authority=pki.authority("someone-else")),
+     "tls: certificate for %s not trusted: unable to get local issuer certificate" % HOST),
+    (lambda pki: pki.leaf(days=(-30, -1)),
+     "tls: certificate for %s not trusted: certificate has expired" % HOST),
+], ids=["wrong host", "untrusted CA", "expired"])
+def test_tls_check_fails_naming_what_is_wrong_with_the_certificate(serve, pki, served, failure):
+    base = serve(healthy_routes(), wrap=server_context(*served(pki)).wrap_socket)
+    result = app_verify.Verifier(tls_config(base, pki)).run()
+    assert result["failed"] == [failure]
+
+
+def ingress(tls=True):
+    spec = {"rules": [{"host": HOST, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+        "service": {"name": "app1", "port": {"name": "http"}}}}]}}]}
+    if tls:
+        spec["tls"] = [{"hosts": [HOST], "secretName": "app1-tls"}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "app1", "namespace": "app1-dev",
+                         "annotations": {"cert-manager.io/cluster-issuer": "kindling-ca"}}, "spec": spec}
+
+
+def certificate(ready="True", reason="Ready", message="Certificate is up to date and has not expired"):
+    """What cert-manager v1.21's ingress-shim makes for the Ingress's TLS entry (named after its secretName) once
+    its certificates controllers have set the Ready condition."""
+    return {"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+            "metadata": {"name": "app1-tls", "namespace": "app1-dev"},
+            "spec": {"secretName": "app1-tls", "dnsNames": [HOST],
+                     "issuerRef": {"name": "kindling-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}},
+            "status": {"conditions": [{"type": "Ready", "status": ready, "reason": reason, "message": message,
+                                       "observedGeneration": 1}],
+                       "notAfter": "2027-03-08T01:00:00Z"}}
+
+
+@pytest.mark.parametrize("ingresses, certificates, ok, detail", [
+    ([ingress()], [certificate()], True, "Certificate app1-tls (Ingress app1) is Ready, not after 2027-03-08T01:00:00Z"),
+    ([ingress()], [certificate("False", "DoesNotExist", "Issuing certificate as Secret does not exist")], False,
+     "Certificate app1-tls (Ingress app1) is not Ready: DoesNotExist: Issuing certificate as Secret does not exist"),
+    ([ingress()], [], False, "no cert-manager Certificate app1-tls for Ingress app1's TLS secret (cert-manager makes "
+                             "it from the Ingress's cert-manager.io/cluster-issuer annotation)"),
+    ([], [certificate()], False, "no Ingress routes %s" % HOST),
+])
+def test_certificate_check_reads_the_ready_condition_of_the_ingress_certificate(ingresses, certificates, ok, detail):
+    config = config_for("https://127.0.0.1:8443", host_header=HOST, checks=["certificate"],
+                        tls_ingresses=ingresses, tls_certificates=certificates)
+    result = app_verify.Verifier(config, fetcher=None).run()
+    assert result["checks"] == [{"name": "certificate", "ok": ok, "detail": detail, "latency_ms": None}]
+
+
+def test_without_tls_on_the_ingress_the_tls_checks_are_skipped_saying_why():
+    config = config_for("https://127.0.0.1:8443", host_header=HOST, checks=["certificate", "tls"],
+                        tls_ingresses=[ingress(tls=False)], tls_certificates=[])
+    result = app_verify.Verifier(config, fetcher=None).run()
+    assert result["ok"]
+    assert [(c["name"], c["ok"], c.get("skipped"), c["detail"]) for c in result["checks"]] == [
+        ("certificate", True, True, "not checked: Ingress app1 has no TLS for %s" % HOST),
+        ("tls", True, True, "not checked: Ingress app1 has no TLS for %s" % HOST)]

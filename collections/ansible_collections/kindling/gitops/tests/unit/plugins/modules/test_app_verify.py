@@ -29,7 +29,7 @@ def test_passing_app_exits_unchanged_with_all_records(app_url):
     assert output["changed"] is False
     assert output["ok"] is True
     assert output["failed_checks"] == []
-    assert [c["name"] for c in output["checks"]] == list(app_verify_utils.CHECK_NAMES)
+    assert [c["name"] for c in output["checks"]] == list(app_verify_utils.DEFAULT_CHECKS)
 
 
 def test_failing_checks_fail_the_module_listing_them(app_url):
