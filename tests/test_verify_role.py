@@ -27,7 +27,10 @@ def pod(name, ready=True, restarts=0, terminating=False):
     return {
         "apiVersion": "v1", "kind": "Pod",
         "metadata": metadata,
-        "spec": {"containers": [{"name": "app1", "image": "localhost:5001/app1@sha256:" + "a" * 64}]},
+        # The container's named ports (module_utils/app_manifests.py), which a pod port-forward resolves.
+        "spec": {"containers": [{"name": "app1", "image": "localhost:5001/app1@sha256:" + "a" * 64,
+                                 "ports": [{"name": "http", "containerPort": 8080},
+                                           {"name": "metrics", "containerPort": 9090}]}]},
         "status": {
             "phase": "Running",
             "conditions": [{"type": "Initialized", "status": "True"},
@@ -171,20 +174,21 @@ def test_bad_variable_fails_before_anything_is_written(tmp_path, cluster, app):
 KUBECTL_DOUBLE = ROOT / "tests" / "doubles" / "portforward_bin" / "kubectl"
 
 
-def overlay_objects(tmp_path):
-    """The Service and Deployment the gitops role writes (the collection's app_manifests), as the port-forward
-    double's cluster."""
+def overlay_objects(tmp_path, pods=()):
+    """The Service and Deployment the gitops role writes (the collection's app_manifests), and the pods, as the
+    port-forward double's cluster."""
     sys.path.insert(0, str(ROOT / "collections"))
     from ansible_collections.kindling.gitops.plugins.module_utils import app_manifests as base
     path = tmp_path / "overlay-objects.yaml"
-    path.write_text(yaml.safe_dump_all([base.service("app1"), base.deployment("app1", 10001)]))
+    path.write_text(yaml.safe_dump_all([base.service("app1"), base.deployment("app1", 10001), *pods]))
     return path
 
 
-def port_forward_env(tmp_path, app):
-    """The pod's container ports (8080 http, 9090 metrics) are where the real app listens here."""
-    return {"FAKE_PORT_FORWARD_OBJECTS": overlay_objects(tmp_path),
-            "FAKE_PORT_FORWARD": json.dumps({"8080": f"127.0.0.1:{app.port}", "9090": f"127.0.0.1:{app.metrics_port}"})}
+def port_forward_env(tmp_path, app, pods=(), per_pod=None):
+    """The pod's container ports (8080 http, 9090 metrics) are where the real app listens here; per_pod maps
+    "POD:PORT" to where one pod's container port listens instead."""
+    relay = {"8080": f"127.0.0.1:{app.port}", "9090": f"127.0.0.1:{app.metrics_port}", **(per_pod or {})}
+    return {"FAKE_PORT_FORWARD_OBJECTS": overlay_objects(tmp_path, pods), "FAKE_PORT_FORWARD": json.dumps(relay)}
 
 
 def test_direct_checks_through_a_port_forward_that_is_stopped_afterwards(tmp_path, cluster, app):
@@ -196,7 +200,7 @@ def test_direct_checks_through_a_port_forward_that_is_stopped_afterwards(tmp_pat
     ports = {"app": free_port(), "metrics": free_port()}
     playbook, inventory, reports = write_project(
         tmp_path, app, verify_direct_url="", verify_port_forward=True, verify_port_forward_ports=ports,
-        verify_port_forward_seconds=60, verify_kubectl=str(KUBECTL_DOUBLE))
+        verify_port_forward_seconds=60, verify_kubectl=str(KUBECTL_DOUBLE), verify_each_pod=False)
     env = playbook_env(tmp_path, fakes=False, **port_forward_env(tmp_path, app))
     result = run_playbook(playbook, env, inventory=inventory)
     assert result.rc == 0, result.failure()
@@ -224,7 +228,7 @@ def test_a_port_the_service_lacks_is_a_failed_check_naming_it_and_the_report_is_
     playbook, inventory, reports = write_project(
         tmp_path, app, verify_direct_url="", verify_port_forward=True, verify_port_forward_ports=ports,
         verify_service_ports={"app": "8080", "metrics": "metrics"}, verify_fail_on_error=False,
-        verify_kubectl=str(KUBECTL_DOUBLE))
+        verify_kubectl=str(KUBECTL_DOUBLE), verify_each_pod=False)
     env = playbook_env(tmp_path, fakes=False, **port_forward_env(tmp_path, app))
     result = run_playbook(playbook, env, inventory=inventory)
     assert result.rc == 0, result.failure()
@@ -235,35 +239,45 @@ def test_a_port_the_service_lacks_is_a_failed_check_naming_it_and_the_report_is_
     assert "Service app1 does not have a service port 8080" in (reports / "summary.txt").read_text()
 
 
-def run_kubectl_double(tmp_path, app, *ports):
+def run_kubectl_double(tmp_path, app, *ports, target="service/app1", pods=()):
     import subprocess
-    env = dict(__import__("os").environ, **{k: str(v) for k, v in port_forward_env(tmp_path, app).items()})
+    env = dict(__import__("os").environ, **{k: str(v) for k, v in port_forward_env(tmp_path, app, pods).items()})
     process = subprocess.Popen([str(KUBECTL_DOUBLE), "--namespace", NAMESPACE, "port-forward", "--address",
-                                "127.0.0.1", "service/app1", *ports], env=env, stdout=subprocess.PIPE,
+                                "127.0.0.1", target, *ports], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     return process
 
 
-@pytest.mark.parametrize("remote, error", [
-    ("8080", "error: Service app1 does not have a service port 8080"),
-    ("18080", "error: Service app1 does not have a service port 18080"),
-    ("web", "error: Service 'app1' does not have a named port 'web'"),
+@pytest.mark.parametrize("target, remote, error", [
+    ("service/app1", "8080", "error: Service app1 does not have a service port 8080"),
+    ("service/app1", "18080", "error: Service app1 does not have a service port 18080"),
+    ("service/app1", "web", "error: Service 'app1' does not have a named port 'web'"),
+    ("pod/app1-5d9c7b8f6-abcde", "web", "error: Pod 'app1-5d9c7b8f6-abcde' does not have a named port 'web'"),
+    ("pod/app1-5d9c7b8f6-gone", "http", 'Error from server (NotFound): pods "app1-5d9c7b8f6-gone" not found'),
+    ("pod/app1-5d9c7b8f6-pendn", "http",
+     "error: unable to forward port because pod is not running. Current status=Pending"),
 ])
-def test_port_forward_double_refuses_what_kubectl_refuses(tmp_path, app, remote, error):
-    """kubectl 1.37 translateServicePortToTargetPort: REMOTE must be one of the Service's ports (80, 9090) or names."""
+def test_port_forward_double_refuses_what_kubectl_refuses(tmp_path, app, target, remote, error):
+    """kubectl 1.37 translateServicePortToTargetPort: REMOTE must be one of the Service's ports (80, 9090) or names;
+    convertPodNamedPortToNumber: a pod's named container port; RunPortForward: a Running pod."""
     from support.net import free_port
-    process = run_kubectl_double(tmp_path, app, f"{free_port()}:{remote}")
+    pending = pod("app1-5d9c7b8f6-pendn")
+    pending["status"]["phase"] = "Pending"
+    process = run_kubectl_double(tmp_path, app, f"{free_port()}:{remote}", target=target,
+                                 pods=[pod("app1-5d9c7b8f6-abcde"), pending])
     _, stderr = process.communicate(timeout=10)
     assert process.returncode == 1 and stderr.strip() == error
 
 
-@pytest.mark.parametrize("remote", ["80", "http"])
-def test_port_forward_double_maps_a_service_port_to_the_container_port(tmp_path, app, remote):
-    """Service port 80 (or its name http) -> targetPort http -> the container's port 8080, where the app answers."""
+@pytest.mark.parametrize("target, remote", [("service/app1", "80"), ("service/app1", "http"),
+                                            ("pod/app1-5d9c7b8f6-abcde", "http"), ("pod/app1-5d9c7b8f6-abcde", "8080")])
+def test_port_forward_double_maps_a_service_port_to_the_container_port(tmp_path, app, target, remote):
+    """Service port 80 (or its name http) -> targetPort http -> the container's port 8080, where the app answers;
+    a pod's port by container port name or number."""
     import urllib.request
     from support.net import free_port, wait_for_port
     local = free_port()
-    process = run_kubectl_double(tmp_path, app, f"{local}:{remote}")
+    process = run_kubectl_double(tmp_path, app, f"{local}:{remote}", target=target, pods=[pod("app1-5d9c7b8f6-abcde")])
     try:
         assert process.stdout.readline().strip() == f"Forwarding from 127.0.0.1:{local} -> 8080"
         wait_for_port(local)
@@ -372,3 +386,32 @@ def test_ingress_tls_is_not_followed_without_an_ingress_and_the_report_says_so(t
     assert tls["skipped"] is True
     assert tls["detail"] == "not checked: verify_ingress is false (no ingress, e.g. a run without a cluster)"
     assert "skip ingress   tls" in (reports / "summary.txt").read_text()
+
+
+def test_with_several_replicas_each_pod_is_reached_and_a_failing_one_is_named(tmp_path, cluster, app):
+    """The Service's port-forward reaches one pod; /health and /metrics of every ready pod are checked through a
+    port-forward to that pod, so one broken replica behind a healthy-looking Service fails, by name."""
+    from support.net import free_port
+    pods = [pod("app1-5d9c7b8f6-abcde"), pod("app1-5d9c7b8f6-fghij"), pod("app1-5d9c7b8f6-klmno", ready=False)]
+    for each in pods:
+        cluster.put(each)
+    broken = FaultyApp("health_500", VERSION).start()
+    try:
+        ports = {"app": free_port(), "metrics": free_port()}
+        playbook, inventory, reports = write_project(
+            tmp_path, app, verify_direct_url="", verify_port_forward=True, verify_port_forward_ports=ports,
+            verify_kubectl=str(KUBECTL_DOUBLE), verify_ingress=False, verify_fail_on_error=False, app_replicas=2)
+        env = playbook_env(tmp_path, fakes=False, **port_forward_env(
+            tmp_path, app, pods, {"app1-5d9c7b8f6-fghij:8080": f"127.0.0.1:{broken.port}"}))
+        result = run_playbook(playbook, env, inventory=inventory)
+    finally:
+        broken.stop()
+    assert result.rc == 0, result.failure()
+    report = json.loads((reports / "report.json").read_text())
+    assert report["failed"] == ["kubernetes pods ready: 2 of 3 ready, want 2: not ready: app1-5d9c7b8f6-klmno",
+                                "pod/app1-5d9c7b8f6-fghij /health: 500 after 2 attempts"]
+    reached = [(c["via"], c["name"], c["ok"]) for c in report["checks"] if c["via"].startswith("pod/")]
+    assert reached == [("pod/app1-5d9c7b8f6-abcde", "/health", True), ("pod/app1-5d9c7b8f6-abcde", "metrics", True),
+                       ("pod/app1-5d9c7b8f6-fghij", "/health", False), ("pod/app1-5d9c7b8f6-fghij", "metrics", True)]
+    targets = [c["argv"][c["argv"].index("port-forward") + 3] for c in fake_calls(tmp_path, "kubectl")]
+    assert targets == ["service/app1", "pod/app1-5d9c7b8f6-abcde", "pod/app1-5d9c7b8f6-fghij"]
