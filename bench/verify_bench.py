@@ -71,6 +71,9 @@ def main():
         config = app_verify.build_config({
             "base_url": base, "metrics_url": metrics, "expected_app": "app1", "expected_environment": "dev",
             "expected_version": version, "latency_budget_ms": 500,
+            # One timed request and no warm-up: the checks' own cost against four plain GETs. The default latency
+            # sample (3 + 20 requests) costs what 23 plain GETs cost, by design.
+            "latency_samples": 1, "latency_warmup": 0,
             "required_metrics": ["app_request_count_total", "app_request_latency_seconds",
                                  {"name": "app_build_info", "labels": {"version": version}}]})
 

@@ -27,7 +27,10 @@ def pod(name, ready=True, restarts=0, terminating=False):
     return {
         "apiVersion": "v1", "kind": "Pod",
         "metadata": metadata,
-        "spec": {"containers": [{"name": "app1", "image": "localhost:5001/app1@sha256:" + "a" * 64}]},
+        # The container's named ports (module_utils/app_manifests.py), which a pod port-forward resolves.
+        "spec": {"containers": [{"name": "app1", "image": "localhost:5001/app1@sha256:" + "a" * 64,
+                                 "ports": [{"name": "http", "containerPort": 8080},
+                                           {"name": "metrics", "containerPort": 9090}]}]},
         "status": {
             "phase": "Running",
             "conditions": [{"type": "Initialized", "status": "True"},
@@ -63,7 +66,9 @@ def write_project(tmp_path, app, **extra_vars):
         "kube_context": "kind-kindling", "verify_version_file": str(ROOT / "app" / "VERSION"),
         "verify_ingress_url": app.base_url, "verify_direct_url": app.base_url,
         "verify_direct_metrics_url": app.metrics_url, "verify_attempts": 2, "verify_retry_delay": 0.2,
-        "verify_deadline": 20,
+        "verify_deadline": 20, "verify_latency_samples": 6, "verify_latency_warmup": 1,
+        # The ingress's TLS needs an Ingress, its Certificate and an HTTPS server: test_ingress_tls_* set them up.
+        "verify_tls": False,
     }
     host_vars.update(extra_vars)
     inventory = tmp_path / "inventory.json"
@@ -117,7 +122,7 @@ def test_unready_restarted_pods_and_wrong_version_fail_naming_each_check(tmp_pat
         f'direct metrics: missing app_build_info{{version="{VERSION}"}}',
     ]
     assert failure["msg"] == "verification of app1 dev failed: " + "; ".join(report["failed"])
-    assert "FAILED, 5 of 11 checks failed" in (reports / "summary.txt").read_text()
+    assert "FAILED, 5 of 12 checks failed" in (reports / "summary.txt").read_text()
 
 
 def test_terminating_pods_after_a_rollout_are_not_counted(tmp_path, cluster, app):
@@ -169,20 +174,21 @@ def test_bad_variable_fails_before_anything_is_written(tmp_path, cluster, app):
 KUBECTL_DOUBLE = ROOT / "tests" / "doubles" / "portforward_bin" / "kubectl"
 
 
-def overlay_objects(tmp_path):
-    """The Service and Deployment the gitops role writes (the collection's app_manifests), as the port-forward
-    double's cluster."""
+def overlay_objects(tmp_path, pods=()):
+    """The Service and Deployment the gitops role writes (the collection's app_manifests), and the pods, as the
+    port-forward double's cluster."""
     sys.path.insert(0, str(ROOT / "collections"))
     from ansible_collections.kindling.gitops.plugins.module_utils import app_manifests as base
     path = tmp_path / "overlay-objects.yaml"
-    path.write_text(yaml.safe_dump_all([base.service("app1"), base.deployment("app1", 10001)]))
+    path.write_text(yaml.safe_dump_all([base.service("app1"), base.deployment("app1", 10001), *pods]))
     return path
 
 
-def port_forward_env(tmp_path, app):
-    """The pod's container ports (8080 http, 9090 metrics) are where the real app listens here."""
-    return {"FAKE_PORT_FORWARD_OBJECTS": overlay_objects(tmp_path),
-            "FAKE_PORT_FORWARD": json.dumps({"8080": f"127.0.0.1:{app.port}", "9090": f"127.0.0.1:{app.metrics_port}"})}
+def port_forward_env(tmp_path, app, pods=(), per_pod=None):
+    """The pod's container ports (8080 http, 9090 metrics) are where the real app listens here; per_pod maps
+    "POD:PORT" to where one pod's container port listens instead."""
+    relay = {"8080": f"127.0.0.1:{app.port}", "9090": f"127.0.0.1:{app.metrics_port}", **(per_pod or {})}
+    return {"FAKE_PORT_FORWARD_OBJECTS": overlay_objects(tmp_path, pods), "FAKE_PORT_FORWARD": json.dumps(relay)}
 
 
 def test_direct_checks_through_a_port_forward_that_is_stopped_afterwards(tmp_path, cluster, app):
@@ -194,7 +200,7 @@ def test_direct_checks_through_a_port_forward_that_is_stopped_afterwards(tmp_pat
     ports = {"app": free_port(), "metrics": free_port()}
     playbook, inventory, reports = write_project(
         tmp_path, app, verify_direct_url="", verify_port_forward=True, verify_port_forward_ports=ports,
-        verify_port_forward_seconds=60, verify_kubectl=str(KUBECTL_DOUBLE))
+        verify_port_forward_seconds=60, verify_kubectl=str(KUBECTL_DOUBLE), verify_each_pod=False)
     env = playbook_env(tmp_path, fakes=False, **port_forward_env(tmp_path, app))
     result = run_playbook(playbook, env, inventory=inventory)
     assert result.rc == 0, result.failure()
@@ -222,7 +228,7 @@ def test_a_port_the_service_lacks_is_a_failed_check_naming_it_and_the_report_is_
     playbook, inventory, reports = write_project(
         tmp_path, app, verify_direct_url="", verify_port_forward=True, verify_port_forward_ports=ports,
         verify_service_ports={"app": "8080", "metrics": "metrics"}, verify_fail_on_error=False,
-        verify_kubectl=str(KUBECTL_DOUBLE))
+        verify_kubectl=str(KUBECTL_DOUBLE), verify_each_pod=False)
     env = playbook_env(tmp_path, fakes=False, **port_forward_env(tmp_path, app))
     result = run_playbook(playbook, env, inventory=inventory)
     assert result.rc == 0, result.failure()
@@ -233,35 +239,45 @@ def test_a_port_the_service_lacks_is_a_failed_check_naming_it_and_the_report_is_
     assert "Service app1 does not have a service port 8080" in (reports / "summary.txt").read_text()
 
 
-def run_kubectl_double(tmp_path, app, *ports):
+def run_kubectl_double(tmp_path, app, *ports, target="service/app1", pods=()):
     import subprocess
-    env = dict(__import__("os").environ, **{k: str(v) for k, v in port_forward_env(tmp_path, app).items()})
+    env = dict(__import__("os").environ, **{k: str(v) for k, v in port_forward_env(tmp_path, app, pods).items()})
     process = subprocess.Popen([str(KUBECTL_DOUBLE), "--namespace", NAMESPACE, "port-forward", "--address",
-                                "127.0.0.1", "service/app1", *ports], env=env, stdout=subprocess.PIPE,
+                                "127.0.0.1", target, *ports], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     return process
 
 
-@pytest.mark.parametrize("remote, error", [
-    ("8080", "error: Service app1 does not have a service port 8080"),
-    ("18080", "error: Service app1 does not have a service port 18080"),
-    ("web", "error: Service 'app1' does not have a named port 'web'"),
+@pytest.mark.parametrize("target, remote, error", [
+    ("service/app1", "8080", "error: Service app1 does not have a service port 8080"),
+    ("service/app1", "18080", "error: Service app1 does not have a service port 18080"),
+    ("service/app1", "web", "error: Service 'app1' does not have a named port 'web'"),
+    ("pod/app1-5d9c7b8f6-abcde", "web", "error: Pod 'app1-5d9c7b8f6-abcde' does not have a named port 'web'"),
+    ("pod/app1-5d9c7b8f6-gone", "http", 'Error from server (NotFound): pods "app1-5d9c7b8f6-gone" not found'),
+    ("pod/app1-5d9c7b8f6-pendn", "http",
+     "error: unable to forward port because pod is not running. Current status=Pending"),
 ])
-def test_port_forward_double_refuses_what_kubectl_refuses(tmp_path, app, remote, error):
-    """kubectl 1.37 translateServicePortToTargetPort: REMOTE must be one of the Service's ports (80, 9090) or names."""
+def test_port_forward_double_refuses_what_kubectl_refuses(tmp_path, app, target, remote, error):
+    """kubectl 1.37 translateServicePortToTargetPort: REMOTE must be one of the Service's ports (80, 9090) or names;
+    convertPodNamedPortToNumber: a pod's named container port; RunPortForward: a Running pod."""
     from support.net import free_port
-    process = run_kubectl_double(tmp_path, app, f"{free_port()}:{remote}")
+    pending = pod("app1-5d9c7b8f6-pendn")
+    pending["status"]["phase"] = "Pending"
+    process = run_kubectl_double(tmp_path, app, f"{free_port()}:{remote}", target=target,
+                                 pods=[pod("app1-5d9c7b8f6-abcde"), pending])
     _, stderr = process.communicate(timeout=10)
     assert process.returncode == 1 and stderr.strip() == error
 
 
-@pytest.mark.parametrize("remote", ["80", "http"])
-def test_port_forward_double_maps_a_service_port_to_the_container_port(tmp_path, app, remote):
-    """Service port 80 (or its name http) -> targetPort http -> the container's port 8080, where the app answers."""
+@pytest.mark.parametrize("target, remote", [("service/app1", "80"), ("service/app1", "http"),
+                                            ("pod/app1-5d9c7b8f6-abcde", "http"), ("pod/app1-5d9c7b8f6-abcde", "8080")])
+def test_port_forward_double_maps_a_service_port_to_the_container_port(tmp_path, app, target, remote):
+    """Service port 80 (or its name http) -> targetPort http -> the container's port 8080, where the app answers;
+    a pod's port by container port name or number."""
     import urllib.request
     from support.net import free_port, wait_for_port
     local = free_port()
-    process = run_kubectl_double(tmp_path, app, f"{local}:{remote}")
+    process = run_kubectl_double(tmp_path, app, f"{local}:{remote}", target=target, pods=[pod("app1-5d9c7b8f6-abcde")])
     try:
         assert process.stdout.readline().strip() == f"Forwarding from 127.0.0.1:{local} -> 8080"
         wait_for_port(local)
@@ -302,3 +318,100 @@ def test_https_ingress_is_trusted_through_the_ca_secret(tmp_path, cluster):
     assert json.loads((reports / "report.json").read_text())["failed"] == []
     # The Secret's private key never reaches the output (the k8s_info task is no_log).
     assert base64.b64encode(key.read_bytes()).decode()[:64] not in json.dumps(trusted.data) + trusted.stderr
+
+
+def pki(tmp_path):
+    """A CA and a leaf for the app's host made with python cryptography (the collection's unit tests' Pki)."""
+    sys.path.insert(0, str(ROOT / "collections"))
+    pytest.importorskip("cryptography")
+    from ansible_collections.kindling.gitops.tests.unit.plugins.module_utils.test_app_verify import Pki
+    return Pki(tmp_path)
+
+
+def test_ingress_tls_needs_a_ready_certificate_and_a_trusted_certificate_for_the_host(tmp_path, cluster, app):
+    """cert-manager's Certificate (a child of the Ingress, which Argo CD's health ignores) must be Ready, and the
+    ingress's HTTPS port must present a certificate for the host that chains to the platform CA's Secret."""
+    import base64
+    host = "app1.dev.localhost"  # app_ingress_host for app1 in dev (roles/kindling_defaults)
+    authority = pki(tmp_path)
+    cluster.put(pod("app1-5d9c7b8f6-abcde"))
+    cluster.put(pod("app1-5d9c7b8f6-fghij"))
+    cluster.put({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                 "metadata": {"name": CLUSTER_ISSUER, "namespace": "cert-manager"},
+                 "data": {"ca.crt": base64.b64encode(authority.ca_pem().encode()).decode()}})
+    cluster.put({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                 "metadata": {"name": "app1", "namespace": NAMESPACE,
+                              "annotations": {"cert-manager.io/cluster-issuer": CLUSTER_ISSUER}},
+                 "spec": {"tls": [{"hosts": [host], "secretName": "app1-tls"}],
+                          "rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+                              "service": {"name": "app1", "port": {"name": "http"}}}}]}}]}})
+    # What cert-manager v1.21's ingress-shim makes (named after the secretName) while it cannot issue yet.
+    certificate = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                   "metadata": {"name": "app1-tls", "namespace": NAMESPACE},
+                   "spec": {"secretName": "app1-tls", "dnsNames": [host],
+                            "issuerRef": {"name": CLUSTER_ISSUER, "kind": "ClusterIssuer", "group": "cert-manager.io"}},
+                   "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "DoesNotExist",
+                                              "message": "Issuing certificate as Secret does not exist"}]}}
+    cluster.put(certificate)
+    secure = FaultyApp(None, VERSION, tls=authority.leaf(host)).start()
+    try:
+        playbook, inventory, reports = write_project(tmp_path, app, verify_direct=False, verify_tls=True,
+                                                     verify_tls_url=secure.base_url, verify_fail_on_error=False)
+        not_ready = run(tmp_path, playbook, inventory)
+        assert not_ready.rc == 0, not_ready.failure()
+        assert json.loads((reports / "report.json").read_text())["failed"] == [
+            "ingress certificate: Certificate app1-tls (Ingress app1) is not Ready: DoesNotExist: Issuing certificate "
+            "as Secret does not exist"]
+
+        certificate["status"] = {"conditions": [{"type": "Ready", "status": "True", "reason": "Ready",
+                                                 "message": "Certificate is up to date and has not expired"}],
+                                 "notAfter": "2027-03-08T01:00:00Z"}
+        cluster.put(certificate)
+        ready = run(tmp_path, playbook, inventory)
+    finally:
+        secure.stop()
+    assert ready.rc == 0, ready.failure()
+    report = json.loads((reports / "report.json").read_text())
+    assert report["failed"] == []
+    tls = {c["name"]: c for c in report["checks"] if c["via"] == "ingress"}["tls"]
+    assert tls["detail"].startswith(f"certificate for {host} verified against the given CA")
+
+
+def test_ingress_tls_is_not_followed_without_an_ingress_and_the_report_says_so(tmp_path, cluster, app):
+    """playbooks/vars/without_cluster.yml turns the ingress off: the TLS check is skipped, with its reason."""
+    playbook, inventory, reports = write_project(tmp_path, app, verify_pods=False, verify_ingress=False, verify_tls=True)
+    result = run(tmp_path, playbook, inventory)
+    assert result.rc == 0, result.failure()
+    (tls,) = [c for c in json.loads((reports / "report.json").read_text())["checks"] if c["name"] == "tls"]
+    assert tls["skipped"] is True
+    assert tls["detail"] == "not checked: verify_ingress is false (no ingress, e.g. a run without a cluster)"
+    assert "skip ingress   tls" in (reports / "summary.txt").read_text()
+
+
+def test_with_several_replicas_each_pod_is_reached_and_a_failing_one_is_named(tmp_path, cluster, app):
+    """The Service's port-forward reaches one pod; /health and /metrics of every ready pod are checked through a
+    port-forward to that pod, so one broken replica behind a healthy-looking Service fails, by name."""
+    from support.net import free_port
+    pods = [pod("app1-5d9c7b8f6-abcde"), pod("app1-5d9c7b8f6-fghij"), pod("app1-5d9c7b8f6-klmno", ready=False)]
+    for each in pods:
+        cluster.put(each)
+    broken = FaultyApp("health_500", VERSION).start()
+    try:
+        ports = {"app": free_port(), "metrics": free_port()}
+        playbook, inventory, reports = write_project(
+            tmp_path, app, verify_direct_url="", verify_port_forward=True, verify_port_forward_ports=ports,
+            verify_kubectl=str(KUBECTL_DOUBLE), verify_ingress=False, verify_fail_on_error=False, app_replicas=2)
+        env = playbook_env(tmp_path, fakes=False, **port_forward_env(
+            tmp_path, app, pods, {"app1-5d9c7b8f6-fghij:8080": f"127.0.0.1:{broken.port}"}))
+        result = run_playbook(playbook, env, inventory=inventory)
+    finally:
+        broken.stop()
+    assert result.rc == 0, result.failure()
+    report = json.loads((reports / "report.json").read_text())
+    assert report["failed"] == ["kubernetes pods ready: 2 of 3 ready, want 2: not ready: app1-5d9c7b8f6-klmno",
+                                "pod/app1-5d9c7b8f6-fghij /health: 500 after 2 attempts"]
+    reached = [(c["via"], c["name"], c["ok"]) for c in report["checks"] if c["via"].startswith("pod/")]
+    assert reached == [("pod/app1-5d9c7b8f6-abcde", "/health", True), ("pod/app1-5d9c7b8f6-abcde", "metrics", True),
+                       ("pod/app1-5d9c7b8f6-fghij", "/health", False), ("pod/app1-5d9c7b8f6-fghij", "metrics", True)]
+    targets = [c["argv"][c["argv"].index("port-forward") + 3] for c in fake_calls(tmp_path, "kubectl")]
+    assert targets == ["service/app1", "pod/app1-5d9c7b8f6-abcde", "pod/app1-5d9c7b8f6-fghij"]

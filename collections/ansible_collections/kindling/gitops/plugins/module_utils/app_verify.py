@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import re
 import socket
@@ -32,7 +33,11 @@ else:
     PROMETHEUS_CLIENT_IMPORT_ERROR = None
 
 HEALTH, READY, INFO, METRICS, LATENCY = "/health", "/ready", "/", "metrics", "latency"
-CHECK_NAMES = (HEALTH, READY, INFO, METRICS, LATENCY)
+CERTIFICATE, TLS = "certificate", "tls"
+CHECK_NAMES = (HEALTH, READY, INFO, METRICS, LATENCY, CERTIFICATE, TLS)
+# What runs unless checks says otherwise: the TLS checks need the ingress's objects and an https:// base_url.
+DEFAULT_CHECKS = (HEALTH, READY, INFO, METRICS, LATENCY)
+APP_ENDPOINTS = (HEALTH, READY, INFO)
 DEFAULT_METRICS_PORT = 9090
 METRICS_CONTENT_TYPES = ("text/plain", "application/openmetrics-text")
 IDENTITY_FIELDS = ("app", "environment", "version")
@@ -42,6 +47,12 @@ LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 HOST_HEADER = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")
 USER_AGENT = "kindling-app-verify"
 PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
+# Latency is judged on a sample, not one request: enough requests for a p95 to mean something, after a few
+# unmeasured ones that warm the connection path (a fresh port-forward, the ingress's upstream pool, the app's
+# first-request set-up). Bounds keep a typo from turning verification into a load test.
+LATENCY_SAMPLES, LATENCY_SAMPLES_MAX = 20, 10000
+LATENCY_WARMUP, LATENCY_WARMUP_MAX = 3, 1000
+LATENCY_PERCENTILE = 95.0
 
 
 class OptionError(ValueError):
@@ -62,10 +73,12 @@ class FetchError(Exception):
 
 
 class Response(object):
-    def __init__(self, status, content_type, body):
+    def __init__(self, status, content_type, body, certificate=None):
         self.status = status
         self.content_type = content_type
         self.body = body
+        # The verified peer certificate (ssl's getpeercert() dict) of an HTTPS answer read by fetch_tls.
+        self.certificate = certificate
 
 
 def _check_http_url(option, value):
@@ -124,6 +137,12 @@ def _positive(option, value, allow_zero=False):
     return value
 
 
+def _whole_number(option, value, low, high):
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise OptionError(option, "must be a whole number from %d to %d, got %r" % (low, high, value))
+    return value
+
+
 def build_config(params):
     """Validate the module's options into a plain dict; raises OptionError naming the first bad option.
 
@@ -133,7 +152,7 @@ def build_config(params):
     metrics_url = params.get("metrics_url")
     metrics_url = default_metrics_url(base_url) if metrics_url is None else _check_http_url("metrics_url", metrics_url)
     checks = params.get("checks")
-    checks = list(CHECK_NAMES) if checks is None else list(checks)
+    checks = list(DEFAULT_CHECKS) if checks is None else list(checks)
     if not checks:
         raise OptionError("checks", "must name at least one check (%s)" % ", ".join(CHECK_NAMES))
     expected = {}
@@ -160,6 +179,19 @@ def build_config(params):
     if ca_data is not None:
         if PEM_CERTIFICATE not in ca_data:
             raise OptionError("ca_data", "is not a PEM certificate (no %r line)" % PEM_CERTIFICATE)
+    if TLS in checks:
+        if urlsplit(base_url).scheme != "https":
+            raise OptionError("base_url", "%r must be https:// for the tls check" % base_url)
+        if not params.get("validate_certs", True):
+            raise OptionError("validate_certs", "must be true for the tls check, which verifies the certificate")
+    for option in ("tls_ingresses", "tls_certificates"):
+        objects = params.get(option) or []
+        if not isinstance(objects, list) or not all(isinstance(item, dict) for item in objects):
+            raise OptionError(option, "must be a list of Kubernetes objects (k8s_info's resources)")
+    percentile = params.get("latency_percentile", LATENCY_PERCENTILE)
+    if isinstance(percentile, bool) or not isinstance(percentile, (int, float)) or not 0 < percentile <= 100:
+        raise OptionError("latency_percentile", "must be a number greater than 0 and at most 100, got %r"
+                          % (percentile,))
     return {
         "base_url": base_url,
         "metrics_url": metrics_url,
@@ -167,10 +199,17 @@ def build_config(params):
         "expected": expected,
         "required_metrics": required,
         "latency_budget_ms": budget,
+        "latency_samples": _whole_number("latency_samples", params.get("latency_samples", LATENCY_SAMPLES),
+                                         1, LATENCY_SAMPLES_MAX),
+        "latency_warmup": _whole_number("latency_warmup", params.get("latency_warmup", LATENCY_WARMUP),
+                                        0, LATENCY_WARMUP_MAX),
+        "latency_percentile": float(percentile),
         "host_header": host_header,
         "validate_certs": bool(params.get("validate_certs", True)),
         "ca_path": ca_path,
         "ca_data": ca_data,
+        "tls_ingresses": list(params.get("tls_ingresses") or []),
+        "tls_certificates": list(params.get("tls_certificates") or []),
         "attempts": attempts,
         "retry_delay": _positive("retry_delay", params.get("retry_delay", 1.0), allow_zero=True),
         "request_timeout": _positive("request_timeout", params.get("request_timeout", 5.0)),
@@ -233,6 +272,101 @@ def fetch(url, config, timeout, headers=None):
         raise FetchError("connection failed: %s" % (error or type(error).__name__), True)
     except OSError as error:
         raise FetchError("connection failed: %s" % error, True)
+
+
+class _ServerNameHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to an address (the ingress controller on 127.0.0.1) that sends, and verifies the certificate against,
+    another name (the Ingress's host), as a client that resolves that host to the address would."""
+
+    def __init__(self, host, port, server_name, context, timeout):
+        http.client.HTTPSConnection.__init__(self, host, port, timeout=timeout, context=context)
+        self.server_name = server_name
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.server_name)
+
+
+def server_name(config, url):
+    """The name the certificate must carry: the Host header sent (without a port), else the URL's host."""
+    return (config["host_header"] or "").rsplit(":", 1)[0] or urlsplit(url).hostname
+
+
+def fetch_tls(url, config, timeout, headers=None):
+    """GET an https:// url, verifying the chain against the configured CA and the host name against server_name();
+    returns a Response carrying the peer certificate, or raises FetchError (a certificate problem is final)."""
+    parts = urlsplit(url)
+    name = server_name(config, url)
+    connection = _ServerNameHTTPSConnection(parts.hostname, parts.port or 443, name, _tls_context(config), timeout)
+    try:
+        connection.request("GET", parts.path or "/", headers=dict(headers or {}, **{"User-Agent": USER_AGENT}))
+        # Read now: the connection drops its socket once a non-keep-alive answer is read.
+        certificate = connection.sock.getpeercert()
+        answer = connection.getresponse()
+        body = answer.read().decode("utf-8", "replace")
+        return Response(answer.status, answer.getheader("Content-Type", ""), body, certificate)
+    except ssl.SSLCertVerificationError as error:
+        raise FetchError("certificate for %s not trusted: %s" % (name, error.verify_message), False)
+    except ssl.SSLError as error:
+        raise FetchError("TLS handshake with %s failed: %s" % (name, error.reason or error), False)
+    except ConnectionRefusedError:
+        raise FetchError("connection refused", True)
+    except (socket.timeout, TimeoutError):
+        raise FetchError("timed out", True)
+    except (OSError, http.client.HTTPException) as error:
+        raise FetchError("connection failed: %s" % (error or type(error).__name__), True)
+    finally:
+        connection.close()
+
+
+def evaluate_tls(response, config):
+    problem = _status_problem(response)
+    if problem:
+        return (False, "/health over HTTPS answered %s" % problem[0], problem[1])
+    not_after = (response.certificate or {}).get("notAfter", "unknown")
+    return True, ("certificate for %s verified against the given CA (chain and host name), not after %s; "
+                  "/health 200" % (server_name(config, config["base_url"]), not_after)), False
+
+
+def _condition(obj, kind):
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind:
+            return condition
+    return None
+
+
+def ingress_certificate(config):
+    """(record, skip reason): the certificate check of the Ingress that routes the host, from the objects given.
+
+    cert-manager's ingress-shim (v1.21.1 pkg/controller/certificate-shim/sync.go buildCertificates) makes one
+    Certificate per TLS entry, named after its secretName, in the Ingress's namespace; its Ready condition
+    (pkg/apis/certmanager/v1/types_certificate.go CertificateConditionReady, the CRD's status.conditions) is True
+    when the Secret holds an unexpired certificate for the spec's names."""
+    host = server_name(config, config["base_url"])
+    routing = [i for i in config["tls_ingresses"]
+               if any(rule.get("host") == host for rule in (i.get("spec") or {}).get("rules") or [])]
+    record = {"name": CERTIFICATE, "latency_ms": None}
+    if not routing:
+        return dict(record, ok=False, detail="no Ingress routes %s" % host), None
+    ingress = routing[0]
+    ingress_name = (ingress.get("metadata") or {}).get("name")
+    secrets = [entry.get("secretName") for entry in (ingress.get("spec") or {}).get("tls") or []
+               if host in (entry.get("hosts") or []) and entry.get("secretName")]
+    if not secrets:
+        return None, "Ingress %s has no TLS for %s" % (ingress_name, host)
+    found = [c for c in config["tls_certificates"] if (c.get("metadata") or {}).get("name") == secrets[0]]
+    if not found:
+        return dict(record, ok=False, detail="no cert-manager Certificate %s for Ingress %s's TLS secret (cert-manager "
+                    "makes it from the Ingress's cert-manager.io/cluster-issuer annotation)" % (secrets[0], ingress_name)), None
+    ready = _condition(found[0], "Ready")
+    what = "Certificate %s (Ingress %s)" % (secrets[0], ingress_name)
+    if ready is None:
+        return dict(record, ok=False, detail="%s has no Ready condition yet" % what), None
+    if ready.get("status") != "True":
+        return dict(record, ok=False, detail="%s is not Ready: %s: %s" % (
+            what, ready.get("reason") or ready.get("status"), ready.get("message") or "no message")), None
+    not_after = (found[0].get("status") or {}).get("notAfter", "unknown")
+    return dict(record, ok=True, detail="%s is Ready, not after %s" % (what, not_after)), None
 
 
 def _status_problem(response):
@@ -334,30 +468,32 @@ def evaluate_metrics(response, config):
 class Verifier(object):
     """Runs the configured checks once each, retrying the transient failures until attempts or the deadline run out."""
 
-    def __init__(self, config, clock=time.monotonic, sleep=time.sleep, fetcher=fetch):
+    def __init__(self, config, clock=time.monotonic, sleep=time.sleep, fetcher=fetch, tls_fetcher=fetch_tls):
         self.config = config
         self.clock = clock
         self.sleep = sleep
         self.fetcher = fetcher
+        self.tls_fetcher = tls_fetcher
         self.deadline_at = None
 
-    def _attempt(self, url, headers, evaluate):
-        remaining = self.deadline_at - self.clock()
-        timeout = max(min(self.config["request_timeout"], remaining), 0.1)
+    def _timeout(self):
+        return max(min(self.config["request_timeout"], self.deadline_at - self.clock()), 0.1)
+
+    def _attempt(self, url, headers, evaluate, fetcher):
         started = self.clock()
         try:
-            response = self.fetcher(url, self.config, timeout, headers)
+            response = fetcher(url, self.config, self._timeout(), headers)
         except FetchError as error:
             return False, error.detail, error.retryable, (self.clock() - started) * 1000.0, False
         latency_ms = (self.clock() - started) * 1000.0
         ok, detail, retryable = evaluate(response, self.config)
         return ok, detail, retryable, latency_ms, True
 
-    def http_check(self, name, url, headers, evaluate):
+    def http_check(self, name, url, headers, evaluate, fetcher=None):
         attempts = 0
         while True:
             attempts += 1
-            ok, detail, retryable, latency_ms, answered = self._attempt(url, headers, evaluate)
+            ok, detail, retryable, latency_ms, answered = self._attempt(url, headers, evaluate, fetcher or self.fetcher)
             out_of_time = self.clock() + self.config["retry_delay"] >= self.deadline_at
             if ok or not retryable or attempts >= self.config["attempts"] or out_of_time:
                 break
@@ -367,22 +503,81 @@ class Verifier(object):
         return {"name": name, "ok": ok, "detail": detail, "latency_ms": round(latency_ms, 1),
                 "url": url, "attempts": attempts, "answered": answered}
 
-    def latency_check(self, records):
-        budget = self.config["latency_budget_ms"]
-        measured = [r for r in records if r["answered"] and r["name"] != METRICS]
-        if not measured:
+    def latency_check(self, records, headers):
+        """Warm-up requests (not measured), then latency_samples requests spread over the app endpoints whose
+        check passed (a broken one fails its own check only), judged by their latency_percentile against the
+        budget; records p50, p95 and max."""
+        targets = [(r["name"], r["url"]) for r in records if r["ok"] and r["name"] in APP_ENDPOINTS]
+        if not targets:
             return {"name": LATENCY, "ok": False, "detail": "no response to measure", "latency_ms": None}
-        slowest = max(measured, key=lambda r: r["latency_ms"])
+        for index in range(self.config["latency_warmup"]):
+            if self.clock() >= self.deadline_at:
+                break
+            try:
+                self.fetcher(targets[index % len(targets)][1], self.config, self._timeout(), headers)
+            except FetchError:
+                pass
+        timings, failures = [], []
+        for index in range(self.config["latency_samples"]):
+            if self.clock() >= self.deadline_at:
+                failures.append("deadline reached after %d samples" % index)
+                break
+            name, url = targets[index % len(targets)]
+            started = self.clock()
+            try:
+                response = self.fetcher(url, self.config, self._timeout(), headers)
+            except FetchError as error:
+                failures.append("%s %s" % (name, error.detail))
+                continue
+            if response.status != 200:
+                failures.append("%s %d" % (name, response.status))
+                continue
+            timings.append((self.clock() - started) * 1000.0)
+        return self._judge_latency(timings, failures, [target[0] for target in targets])
+
+    def _judge_latency(self, timings, failures, names):
+        budget, wanted = self.config["latency_budget_ms"], self.config["latency_percentile"]
+        label = "p%g" % wanted
+        if not timings:
+            return {"name": LATENCY, "ok": False, "latency_ms": None,
+                    "detail": "no sample answered: %s" % "; ".join(failures)}
+        figures = {"samples": len(timings), "p50_ms": percentile(timings, 50), "p95_ms": percentile(timings, 95),
+                   "max_ms": round(max(timings), 1), "percentile": wanted}
+        judged = percentile(timings, wanted)
+        context = "(p50 %.0f ms, max %.0f ms; %d samples of %s after %d warm-up)" % (
+            figures["p50_ms"], figures["max_ms"], len(timings), ", ".join(names), self.config["latency_warmup"])
         if budget is None:
-            return {"name": LATENCY, "ok": True, "detail": "no budget set; slowest %s took %.0f ms"
-                    % (slowest["name"], slowest["latency_ms"]), "latency_ms": slowest["latency_ms"]}
-        ok = slowest["latency_ms"] <= budget
-        verdict = "<=" if ok else ">"
-        detail = "%s took %.0f ms %s budget %g ms" % (slowest["name"], slowest["latency_ms"], verdict, budget)
-        return {"name": LATENCY, "ok": ok, "detail": detail, "latency_ms": slowest["latency_ms"]}
+            ok, detail = True, "%s %.0f ms, no budget set %s" % (label, judged, context)
+        else:
+            ok = judged <= budget
+            detail = "%s %.0f ms %s budget %g ms %s" % (label, judged, "<=" if ok else ">", budget, context)
+        if failures:
+            # A request that got no answer while sampling is a fault of its own, whatever the figures.
+            ok = False
+            detail = "%d of %d samples failed (%s); %s" % (
+                len(failures), len(failures) + len(timings), "; ".join(failures[:3]), detail)
+        return dict(figures, name=LATENCY, ok=ok, detail=detail, latency_ms=judged)
+
+    def tls_checks(self, headers):
+        """The Ingress's cert-manager Certificate is Ready, and the ingress serves a certificate that names the host
+        and chains to the given CA; both skipped, saying why, when the Ingress has no TLS for the host."""
+        checks, records = self.config["checks"], []
+        skipped = None
+        if CERTIFICATE in checks:
+            record, skipped = ingress_certificate(self.config)
+            if record:
+                records.append(record)
+        for name in (CERTIFICATE, TLS):
+            if skipped and name in checks:
+                records.append({"name": name, "ok": True, "skipped": True, "detail": "not checked: " + skipped,
+                                "latency_ms": None})
+        if TLS in checks and not skipped:
+            records.append(self.http_check(TLS, self.config["base_url"] + HEALTH, headers, evaluate_tls,
+                                           self.tls_fetcher))
+        return records
 
     def run(self):
-        if self.fetcher is fetch:
+        if self.fetcher is fetch or (TLS in self.config["checks"] and self.tls_fetcher is fetch_tls):
             # Request.open needs a context even for http:// (it builds one when given none): build it before any
             # request is timed, since loading the CA store is set-up, not the app's latency.
             _tls_context(self.config)
@@ -396,17 +591,30 @@ class Verifier(object):
             (METRICS, self.config["metrics_url"], {}, evaluate_metrics),
         ]
         records = [self.http_check(*step) for step in plan if step[0] in checks]
+        records.extend(self.tls_checks(app_headers))
         if LATENCY in checks:
-            records.append(self.latency_check(records))
+            records.append(self.latency_check(records, app_headers))
         for record in records:
             record.pop("answered", None)
         failed = ["%s: %s" % (r["name"], r["detail"]) for r in records if not r["ok"]]
         return {"ok": not failed, "checks": records, "failed": failed}
 
 
+def percentile(values, wanted):
+    """The nearest-rank percentile (the smallest value with at least wanted % of the values at or below it)."""
+    ordered = sorted(values)
+    rank = max(int(math.ceil(wanted / 100.0 * len(ordered))), 1)
+    return round(ordered[rank - 1], 1)
+
+
 def summarize(result):
-    """One line for a person: what passed, or exactly which checks failed and why."""
+    """One line for a person: what passed, or exactly which checks failed and why; the latency figures."""
     total = len(result["checks"])
+    figures = ""
+    for record in result["checks"]:
+        if record["name"] == LATENCY and "p50_ms" in record:
+            figures = "; latency p50 %.0f ms, p95 %.0f ms, max %.0f ms (%d samples)" % (
+                record["p50_ms"], record["p95_ms"], record["max_ms"], record["samples"])
     if result["ok"]:
-        return "all %d checks passed" % total
-    return "%d of %d checks failed: %s" % (len(result["failed"]), total, "; ".join(result["failed"]))
+        return "all %d checks passed%s" % (total, figures)
+    return "%d of %d checks failed: %s%s" % (len(result["failed"]), total, "; ".join(result["failed"]), figures)

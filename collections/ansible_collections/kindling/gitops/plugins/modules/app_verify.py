@@ -15,7 +15,14 @@ description:
   - C(/health) must answer 200 with a JSON object whose C(status) is C(ok); C(/ready) must answer 200; C(/) must answer 200 with
     JSON whose C(app), C(environment) and C(version) equal the expected values given; the metrics endpoint must
     answer 200 in the Prometheus text format and contain every family in O(required_metrics); with
-    O(latency_budget_ms), the slowest app response must fit in the budget.
+    O(latency_budget_ms), the O(latency_percentile) of O(latency_samples) timed requests (after O(latency_warmup)
+    untimed ones) to the app endpoints that passed must fit in the budget. One slow request does not fail it.
+  - With C(certificate) in O(checks), the cert-manager Certificate of the Ingress that routes the host (the one
+    named after the Ingress's TLS C(secretName), as cert-manager's ingress-shim names it) must have its C(Ready)
+    condition C(True). With C(tls), an HTTPS request to O(base_url)C(/health) must present a certificate that
+    chains to O(ca_data) (or O(ca_path)) and names the host O(host_header), sent as SNI, as a client that
+    resolves the host to the ingress controller would. Both are skipped, saying why, when that Ingress has no TLS
+    for the host.
   - Redirects are never followed (a redirect to C(https://) is reported with its target). Connection refused,
     timeouts and HTTP 5xx are retried up to O(attempts) times within O(deadline); wrong content is not retried.
   - "Read-only; never reports a change. Fails listing exactly which checks failed and why,
@@ -62,15 +69,49 @@ options:
     default: []
   latency_budget_ms:
     description:
-      - Budget in milliseconds for the slowest answer of C(/health), C(/ready) and C(/). Without it the
-        C(latency) check only reports the slowest answer.
+      - Budget in milliseconds for the O(latency_percentile) of the timed answers of C(/health), C(/ready) and C(/).
+        Without it the C(latency) check only reports the figures.
     type: float
+  latency_samples:
+    description:
+      - Timed requests the C(latency) check makes, spread over the app endpoints whose check passed (1 to 10000).
+    type: int
+    default: 20
+  latency_warmup:
+    description:
+      - Untimed requests before the samples, so a cold connection path (a fresh port-forward, the ingress's
+        upstream pool) is not judged (0 to 1000).
+    type: int
+    default: 3
+  latency_percentile:
+    description:
+      - The percentile of the samples judged against O(latency_budget_ms) (nearest rank; greater than 0, at most
+        100; 100 judges the slowest sample).
+    type: float
+    default: 95
   checks:
-    description: Which checks to run. Leave out C(metrics) when O(base_url) is an ingress that does not route the metrics port.
+    description:
+      - Which checks to run. Leave out C(metrics) when O(base_url) is an ingress that does not route the metrics port.
+      - C(certificate) needs O(tls_ingresses) and O(tls_certificates); C(tls) an C(https://) O(base_url) and
+        O(validate_certs).
     type: list
     elements: str
-    choices: ['/health', '/ready', '/', metrics, latency]
+    choices: ['/health', '/ready', '/', metrics, latency, certificate, tls]
     default: ['/health', '/ready', '/', metrics, latency]
+  tls_ingresses:
+    description:
+      - The Ingresses of the app's namespace (C(kubernetes.core.k8s_info)'s C(resources)), for the C(certificate)
+        check; the one whose rule routes the host names the TLS secret.
+    type: list
+    elements: dict
+    default: []
+  tls_certificates:
+    description:
+      - The cert-manager C(cert-manager.io/v1) Certificates of the app's namespace (C(k8s_info)'s C(resources)), for
+        the C(certificate) check.
+    type: list
+    elements: dict
+    default: []
 attributes:
   check_mode:
     description: Runs the same read-only checks in check mode.
@@ -87,7 +128,8 @@ attributes:
     membership:
       - kindling.gitops.all
 notes:
-  - Checks run one after another in the order C(/health), C(/ready), C(/), C(metrics), C(latency).
+  - Checks run one after another in the order C(/health), C(/ready), C(/), C(metrics), C(certificate), C(tls),
+    C(latency).
 seealso:
   - module: ansible.builtin.uri
 """
@@ -134,7 +176,7 @@ checks:
   elements: dict
   contains:
     name:
-      description: The check, C(/health), C(/ready), C(/), C(metrics) or C(latency).
+      description: The check, C(/health), C(/ready), C(/), C(metrics), C(certificate), C(tls) or C(latency).
       type: str
       sample: /
     ok:
@@ -146,9 +188,33 @@ checks:
       type: str
       sample: version 1.0.0 != expected 1.0.1
     latency_ms:
-      description: Milliseconds the last attempt took (for C(latency), the slowest app answer; null if none).
+      description: Milliseconds the last attempt took (for C(latency), the judged percentile; null if none).
       type: float
       sample: 4.2
+    samples:
+      description: Timed requests that answered (C(latency) only).
+      type: int
+      sample: 20
+    p50_ms:
+      description: Median of the samples in milliseconds (C(latency) only).
+      type: float
+      sample: 3.9
+    p95_ms:
+      description: 95th percentile of the samples in milliseconds (C(latency) only).
+      type: float
+      sample: 7.5
+    max_ms:
+      description: Slowest sample in milliseconds (C(latency) only).
+      type: float
+      sample: 12.0
+    percentile:
+      description: The percentile judged against the budget (C(latency) only).
+      type: float
+      sample: 95
+    skipped:
+      description: Present and true for a C(certificate) or C(tls) check that was not followed; RV(checks[].detail) says why.
+      type: bool
+      sample: true
     url:
       description: URL requested (not for C(latency)).
       type: str
@@ -169,7 +235,7 @@ msg:
   description: One line summary; on failure it lists exactly which checks failed and why.
   returned: always
   type: str
-  sample: "1 of 5 checks failed: /: version 1.0.0 != expected 1.0.1"
+  sample: "1 of 5 checks failed: /: version 1.0.0 != expected 1.0.1; latency p50 4 ms, p95 8 ms, max 12 ms (20 samples)"
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -187,8 +253,13 @@ def main():
             expected_version=dict(type="str"),
             required_metrics=dict(type="list", elements="raw", default=[]),
             latency_budget_ms=dict(type="float"),
+            latency_samples=dict(type="int", default=app_verify.LATENCY_SAMPLES),
+            latency_warmup=dict(type="int", default=app_verify.LATENCY_WARMUP),
+            latency_percentile=dict(type="float", default=app_verify.LATENCY_PERCENTILE),
             checks=dict(type="list", elements="str", choices=list(app_verify.CHECK_NAMES),
-                        default=list(app_verify.CHECK_NAMES)),
+                        default=list(app_verify.DEFAULT_CHECKS)),
+            tls_ingresses=dict(type="list", elements="dict", default=[]),
+            tls_certificates=dict(type="list", elements="dict", default=[]),
             validate_certs=dict(type="bool", default=True),
             ca_path=dict(type="path"),
             ca_data=dict(type="str"),

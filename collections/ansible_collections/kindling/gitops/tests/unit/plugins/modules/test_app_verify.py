@@ -29,7 +29,7 @@ def test_passing_app_exits_unchanged_with_all_records(app_url):
     assert output["changed"] is False
     assert output["ok"] is True
     assert output["failed_checks"] == []
-    assert [c["name"] for c in output["checks"]] == list(app_verify_utils.CHECK_NAMES)
+    assert [c["name"] for c in output["checks"]] == list(app_verify_utils.DEFAULT_CHECKS)
 
 
 def test_failing_checks_fail_the_module_listing_them(app_url):
@@ -39,14 +39,15 @@ def test_failing_checks_fail_the_module_listing_them(app_url):
     assert output["changed"] is False
     assert output["failed_checks"] == ["/: version 1.0.1 != expected 1.0.2",
                                        "metrics: missing app_requests_in_flight"]
-    assert output["msg"] == ("2 of 5 checks failed: /: version 1.0.1 != expected 1.0.2; "
-                             "metrics: missing app_requests_in_flight")
+    assert output["msg"].startswith("2 of 5 checks failed: /: version 1.0.1 != expected 1.0.2; "
+                                    "metrics: missing app_requests_in_flight; latency p50 ")
 
 
 @pytest.mark.parametrize("args, option", [
     ({"base_url": "localhost:8080"}, "base_url"),
     ({"base_url": "http://127.0.0.1:8080", "required_metrics": [{"name": "x y"}]}, "required_metrics[0].name"),
     ({"base_url": "http://127.0.0.1:8080", "latency_budget_ms": -1}, "latency_budget_ms"),
+    ({"base_url": "http://127.0.0.1:8080", "latency_samples": 0}, "latency_samples"),
 ])
 def test_bad_option_fails_before_any_request(args, option):
     with mock.patch.object(app_verify_utils, "Request") as request:
