@@ -7,10 +7,11 @@ import subprocess
 import pytest
 import yaml
 
-from doubles.ansible_run import ROOT, playbook_env
+from doubles.ansible_run import DOUBLES_BIN, ROOT, playbook_env
 from doubles.k8s_api import KubeAPIDouble
 
-pytestmark = pytest.mark.contract
+# docker: the teardown's preflight asks the engine (the shared registry and git server are its containers).
+pytestmark = [pytest.mark.contract, pytest.mark.docker]
 
 DIGEST = "sha256:" + "d" * 64
 COMMIT = "c" * 40
@@ -76,3 +77,63 @@ def test_a_verification_recorded_on_this_cluster_is_kept_and_not_after_the_clust
 def test_without_a_cluster_the_identity_is_empty_and_an_unchanged_release_keeps_its_verification(tmp_path, api):
     assert unchanged(tmp_path, api, None, no_cluster=True) is True
     assert not [call for call in api.requests if call["path"].startswith("/api/")]
+
+
+def application(env):
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": f"app1-{env}", "namespace": "argocd"},
+            "spec": {"destination": {"namespace": f"app1-{env}"}},
+            "status": {"sync": {"status": "Synced", "revision": COMMIT}, "health": {"status": "Healthy"}}}
+
+
+def environments_on(api, work_root, envs):
+    """envs deployed on the double's cluster: a work dir each (records made on this cluster), an Application and
+    a namespace each; dev's work dir holds the kubeconfig, as kind_cluster writes it."""
+    for env in envs:
+        folder = work_root / env / "release"
+        folder.mkdir(parents=True)
+        record = {"env": env, "image": {"digest": DIGEST}, "commit": COMMIT, "cluster": kube_system_uid(api)}
+        (folder / "deployed.json").write_text(json.dumps(record))
+        (folder / "verified.json").write_text(json.dumps(dict(record, verified=True)))
+        api.put(application(env))
+        api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"app1-{env}"}})
+    return api.write_kubeconfig(work_root / envs[0] / "kubeconfig")
+
+
+def teardown(tmp_path, work_root, kubeconfig, *args):
+    subprocess.run([str(DOUBLES_BIN / "kind"), "create", "cluster", "--name", "kindling", "--kubeconfig",
+                    str(tmp_path / "kind-kubeconfig")], env=playbook_env(tmp_path), check=True, capture_output=True)
+    extra = {"kindling_work_dir": str(work_root / "dev"), "kubeconfig_path": str(kubeconfig), "teardown_confirm": "dev"}
+    rc, data = run(tmp_path, "playbooks/teardown.yml", "-i", "inventories/dev", "-e", json.dumps(extra), *args)
+    messages = [r.get("msg", "") for play in data["plays"] for task in play["tasks"]
+                for r in [task["hosts"].get("localhost", {})] if task["task"]["name"] == "Say what was removed and kept"]
+    return rc, data, messages[-1] if messages else ""
+
+
+def test_teardown_of_one_environment_removes_it_and_keeps_what_the_others_share(tmp_path, api):
+    work_root = tmp_path / ".work"
+    kubeconfig = environments_on(api, work_root, ["dev", "qa"])
+    kubeconfig = kubeconfig.rename(tmp_path / "kubeconfig")
+    rc, data, message = teardown(tmp_path, work_root, kubeconfig)
+    assert rc == 0, message or data
+    assert api.get("applications", "app1-dev", "argocd") is None and api.get("namespaces", "app1-dev") is None
+    assert not (work_root / "dev").exists()
+    assert api.get("applications", "app1-qa", "argocd") is not None and api.get("namespaces", "app1-qa") is not None
+    assert (work_root / "qa" / "release" / "verified.json").is_file()
+    assert "kindling" in json.loads((tmp_path / "fake-kind.json").read_text())["clusters"]
+    shared = [(task["task"]["name"], task["hosts"]["localhost"]) for play in data["plays"] for task in play["tasks"]
+              if task["task"]["name"].split(" : ")[0] in ("local_registry", "git_server", "kind_cluster")]
+    assert shared and all(result.get("skipped") for _name, result in shared), shared
+    assert message.startswith("teardown dev: removed Application argocd/app1-dev, namespace app1-dev, work dir ")
+    assert "kept registry kind-registry, git server kindling-git, kind cluster kindling (qa still in use" in message
+
+
+def test_teardown_in_check_mode_changes_nothing_and_says_what_it_would_remove(tmp_path, api):
+    work_root = tmp_path / ".work"
+    kubeconfig = environments_on(api, work_root, ["dev", "qa"]).rename(tmp_path / "kubeconfig")
+    before = {key: json.dumps(obj, sort_keys=True) for key, obj in api.objects.items()}
+    rc, data, message = teardown(tmp_path, work_root, kubeconfig, "--check")
+    assert rc == 0 and data["stats"]["localhost"]["changed"] > 0, message or data
+    assert {key: json.dumps(obj, sort_keys=True) for key, obj in api.objects.items()} == before
+    assert (work_root / "dev" / "release" / "verified.json").is_file()
+    assert message.startswith("check mode, nothing changed: teardown dev would remove Application argocd/app1-dev")
