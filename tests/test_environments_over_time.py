@@ -137,3 +137,44 @@ def test_teardown_in_check_mode_changes_nothing_and_says_what_it_would_remove(tm
     assert {key: json.dumps(obj, sort_keys=True) for key, obj in api.objects.items()} == before
     assert (work_root / "dev" / "release" / "verified.json").is_file()
     assert message.startswith("check mode, nothing changed: teardown dev would remove Application argocd/app1-dev")
+
+
+def status(tmp_path, work_root, kubeconfig, *args, **extra):
+    variables = {"kindling_work_dir": str(work_root / "dev"), "kubeconfig_path": str(kubeconfig), **extra}
+    rc, data = run(tmp_path, "playbooks/status.yml", "-i", "inventories/dev", "-e", json.dumps(variables), *args)
+    assert rc == 0, data
+    shown = task_results(data, "Show every environment")[0]["msg"]
+    read = [task for play in data["plays"] for task in play["tasks"]
+            if task["task"]["name"] == "Read every environment's records, its Argo CD Application and the cluster's identity"]
+    return data, shown, read[0]["hosts"]["localhost"]
+
+
+def test_status_shows_one_row_per_environment_and_changes_nothing(tmp_path, api):
+    work_root = tmp_path / ".work"
+    kubeconfig = environments_on(api, work_root, ["dev", "qa"]).rename(tmp_path / "kubeconfig")
+    # qa's records were made on a cluster that was deleted and created again since.
+    for name in ("deployed.json", "verified.json"):
+        path = work_root / "qa" / "release" / name
+        path.write_text(json.dumps(dict(json.loads(path.read_text()), cluster="00000000-dead-4000-8000-000000000000")))
+    api.objects = {key: obj for key, obj in api.objects.items() if key[2:] != ("applications", "argocd", "app1-qa")}
+    data, shown, result = status(tmp_path, work_root, kubeconfig, "--check")
+    assert data["stats"]["localhost"]["changed"] == 0
+    assert shown[0].split()[:2] == ["ENV", "DEPLOYED"]
+    rows = {line.split()[0]: line for line in shown[1:4]}
+    assert list(rows) == ["dev", "qa", "prod"]
+    assert "sha256:dddddddddddd ccccccc" in rows["dev"] and "Synced, Healthy, cccccccccccc" in rows["dev"]
+    assert "passed ccccccc at 20" in rows["dev"] and rows["dev"].endswith("current")
+    assert "no Application" in rows["qa"] and rows["qa"].endswith("another cluster (re-verify)")
+    assert "nothing" in rows["prod"] and "never" in rows["prod"]
+    assert shown[4] == "cluster: kube-system uid " + kube_system_uid(api)
+    assert {call["method"] for call in api.requests} == {"GET"}
+    assert (work_root / "dev" / "release" / "verified.json").is_file()
+
+
+def test_status_without_a_cluster_says_no_cluster_and_asks_none(tmp_path, api):
+    work_root = tmp_path / ".work"
+    kubeconfig = environments_on(api, work_root, ["dev"]).rename(tmp_path / "kubeconfig")
+    calls = len(api.requests)
+    _data, shown, _result = status(tmp_path, work_root, kubeconfig, kindling_no_cluster=True)
+    assert "no cluster" in shown[1] and shown[-1].startswith("cluster: no cluster")
+    assert len(api.requests) == calls

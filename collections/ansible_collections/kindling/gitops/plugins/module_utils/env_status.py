@@ -133,6 +133,15 @@ def table(rows):
     return ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in cells]
 
 
+def cluster_line(cluster):
+    """The cluster the rows were compared with."""
+    if not cluster.get("asked"):
+        return "cluster: %s (kindling_no_cluster): records carry no cluster" % NO_CLUSTER
+    if cluster.get("error"):
+        return "cluster: unreachable (%s)" % cluster["error"]
+    return "cluster: %s uid %s" % (IDENTITY_NAMESPACE, cluster["uid"])
+
+
 def teardown_plan(env, rows, env_resources, shared_resources, teardown_cluster, cluster_reachable):
     """What a teardown of env removes and keeps, and the sentence saying so.
 

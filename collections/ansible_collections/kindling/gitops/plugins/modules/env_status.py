@@ -106,7 +106,7 @@ environments:
   type: list
   elements: dict
 table:
-  description: The rows as aligned text lines, a header first.
+  description: The rows as aligned text lines, a header first, then the cluster they were compared with.
   returned: always
   type: list
   elements: str
@@ -198,7 +198,8 @@ def main():
             rows.append(env_status.row(env, work_dir, env_status.read_records(work_dir), cluster, applications[env]))
     except RecordError as error:
         module.fail_json(msg=str(error), field=error.field)
-    result = dict(changed=False, cluster=cluster, environments=rows, table=env_status.table(rows))
+    result = dict(changed=False, cluster=cluster, environments=rows,
+                  table=env_status.table(rows) + [env_status.cluster_line(cluster)])
     if params["teardown"]:
         result["plan"] = env_status.teardown_plan(
             params["teardown"], rows, params["env_resources"], params["shared_resources"], params["teardown_cluster"],

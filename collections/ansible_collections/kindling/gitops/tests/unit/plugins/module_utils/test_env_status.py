@@ -80,6 +80,12 @@ def test_the_table_has_a_header_and_one_aligned_line_per_row(tmp_path):
     assert lines[1].index("nothing") == lines[2].index("nothing")
 
 
+def test_the_cluster_line_names_the_identity_or_why_there_is_none():
+    assert es.cluster_line(ON_CLUSTER) == "cluster: kube-system uid " + NEW
+    assert es.cluster_line({"asked": False, "uid": "", "error": ""}).startswith("cluster: no cluster")
+    assert es.cluster_line({"asked": True, "uid": "", "error": "refused"}) == "cluster: unreachable (refused)"
+
+
 def plan_rows(tmp_path, alive):
     rows = []
     for env in ("dev", "qa", "prod"):
