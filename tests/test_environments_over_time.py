@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from doubles.ansible_run import DOUBLES_BIN, ROOT, playbook_env
+from doubles.ansible_run import ROOT, playbook_env
 from doubles.k8s_api import KubeAPIDouble
 
 # docker: the teardown's preflight asks the engine (the shared registry and git server are its containers).
@@ -101,8 +101,9 @@ def environments_on(api, work_root, envs):
 
 
 def teardown(tmp_path, work_root, kubeconfig, *args):
-    subprocess.run([str(DOUBLES_BIN / "kind"), "create", "cluster", "--name", "kindling", "--kubeconfig",
-                    str(tmp_path / "kind-kubeconfig")], env=playbook_env(tmp_path), check=True, capture_output=True)
+    # The fake kind's cluster, without node containers: the Docker engine has none of it to unwire.
+    (tmp_path / "fake-kind.json").write_text(json.dumps({"clusters": {"kindling": {"config": {}, "containers": {},
+                                                                                   "api_port": 40000}}}))
     extra = {"kindling_work_dir": str(work_root / "dev"), "kubeconfig_path": str(kubeconfig), "teardown_confirm": "dev"}
     rc, data = run(tmp_path, "playbooks/teardown.yml", "-i", "inventories/dev", "-e", json.dumps(extra), *args)
     messages = [r.get("msg", "") for play in data["plays"] for task in play["tasks"]
@@ -126,6 +127,19 @@ def test_teardown_of_one_environment_removes_it_and_keeps_what_the_others_share(
     assert shared and all(result.get("skipped") for _name, result in shared), shared
     assert message.startswith("teardown dev: removed Application argocd/app1-dev, namespace app1-dev, work dir ")
     assert "kept registry kind-registry, git server kindling-git, kind cluster kindling (qa still in use" in message
+
+
+def test_teardown_of_the_last_environment_removes_the_shared_cluster_registry_and_git_server(tmp_path, api):
+    work_root = tmp_path / ".work"
+    kubeconfig = environments_on(api, work_root, ["dev"]).rename(tmp_path / "kubeconfig")
+    # Names of this test's own: the Docker engine is shared, its kind-registry may be another run's.
+    unique = "teardown-" + tmp_path.name[-12:].lower().replace("_", "-")
+    names = {"local_registry_name": unique + "-registry", "git_server_name": unique + "-git"}
+    rc, data, message = teardown(tmp_path, work_root, kubeconfig, "-e", json.dumps(names))
+    assert rc == 0, message or data
+    assert json.loads((tmp_path / "fake-kind.json").read_text())["clusters"] == {}
+    assert message.endswith(f"registry {unique}-registry, git server {unique}-git, kind cluster kindling "
+                            "(no other environment is left)")
 
 
 def test_teardown_in_check_mode_changes_nothing_and_says_what_it_would_remove(tmp_path, api):
