@@ -89,18 +89,19 @@ def argocd_columns(cluster, application):
 
 
 def record_cluster(cluster, records):
-    """Whether the records were made on the cluster running now."""
-    made = [record for record in (records["deployed"], records["verified"]) if record]
-    if not made:
+    """Whether the records were made on the cluster running now: the verified record's cluster, which decides whether
+    its verification is kept (a rollback rewrites the deployed record without one), else the deployed record's."""
+    record = records["verified"] or records["deployed"]
+    if not record:
         return "-"
     if not cluster.get("asked"):
         return NO_CLUSTER
     if cluster.get("error"):
         return "unknown (cluster unreachable)"
-    uids = set(record.get("cluster", "") for record in made)
-    if uids == set([cluster["uid"]]):
+    made_on = record.get("cluster", "")
+    if made_on == cluster["uid"]:
         return "current"
-    if "" in uids:
+    if not made_on:
         return "not recorded (re-verify)"
     return "another cluster (re-verify)"
 

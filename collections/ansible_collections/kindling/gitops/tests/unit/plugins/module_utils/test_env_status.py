@@ -53,6 +53,13 @@ def test_records_of_a_re_created_cluster_or_without_one_are_not_the_current_clus
         == "not recorded (re-verify)"
 
 
+def test_the_verified_record_says_which_cluster_even_after_a_rollback_rewrote_the_deployed_one(tmp_path):
+    work_dir = records(tmp_path, "dev", cluster=NEW)
+    # The rollback role's deployed record names no cluster; the verification it restores is this cluster's.
+    rr.write(str(tmp_path / "dev" / "release"), "deployed", {"env": "dev", "commit": "e" * 40, "reverted": {}})
+    assert es.row("dev", work_dir, es.read_records(work_dir), ON_CLUSTER, None)["record_cluster"] == "current"
+
+
 def test_without_a_cluster_the_argo_cd_column_says_so_and_nothing_is_compared(tmp_path):
     work_dir = records(tmp_path, "dev")
     row = es.row("dev", work_dir, es.read_records(work_dir), {"asked": False, "uid": "", "error": ""}, None)
