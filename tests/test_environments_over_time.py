@@ -64,6 +64,38 @@ def kube_system_uid(api):
     return api.get("namespaces", "kube-system")["metadata"]["uid"]
 
 
+def verify(tmp_path, api, app, work_dir, **extra):
+    """verify.yml against the healthy app (reached directly), on the double's cluster; (verification, verified.json)."""
+    variables = {"kindling_work_dir": str(work_dir), "kubeconfig_path": str(api.write_kubeconfig(tmp_path / "kubeconfig")),
+                 "verify_direct_url": app.base_url, "verify_direct_metrics_url": app.metrics_url,
+                 "verify_pods": False, "verify_ingress": False, "preview_enabled": False, **extra}
+    rc, data = run(tmp_path, "playbooks/verify.yml", "-i", "inventories/dev", "-e", json.dumps(variables))
+    assert rc == 0, data
+    summary = task_results(data, "Summary of the run")[-1]["msg"]
+    return summary["verification"], json.loads((work_dir / "release" / "verified.json").read_text())
+
+
+@pytest.mark.slow
+def test_the_same_release_on_a_recreated_cluster_is_verified_again(tmp_path, api):
+    from doubles.faulty_app import FaultyApp
+    work_dir = tmp_path / ".work" / "dev"
+    (work_dir / "release").mkdir(parents=True)
+    (work_dir / "release" / "deployed.json").write_text(json.dumps({"env": "dev", "image": {"digest": DIGEST},
+                                                                    "commit": COMMIT}))
+    app = FaultyApp(None, (ROOT / "app" / "VERSION").read_text().strip()).start()
+    # What site.yml's deploy stage hands verify.yml when it pushed nothing new.
+    unchanged_run = {"kindling_skip_verified": True, "kindling_gitops": {"commit": COMMIT, "changed": False, "pushed": False}}
+    try:
+        verification, verified = verify(tmp_path, api, app, work_dir)
+        assert verification.startswith("passed (") and verified["cluster"] == kube_system_uid(api)
+        assert verify(tmp_path, api, app, work_dir, **unchanged_run)[0].startswith("passed earlier, unchanged since")
+        api.recreate()
+        verification, verified = verify(tmp_path, api, app, work_dir, **unchanged_run)
+    finally:
+        app.stop()
+    assert verification.startswith("passed (") and verified["cluster"] == kube_system_uid(api)
+
+
 def test_a_verification_recorded_on_this_cluster_is_kept_and_not_after_the_cluster_was_recreated(tmp_path, api):
     made_on = kube_system_uid(api)
     assert unchanged(tmp_path, api, made_on) is True
