@@ -178,6 +178,11 @@ def test_teardown_in_check_mode_changes_nothing_and_says_what_it_would_remove(tm
     assert {key: json.dumps(obj, sort_keys=True) for key, obj in api.objects.items()} == before
     assert (work_root / "dev" / "release" / "verified.json").is_file()
     assert message.startswith("check mode, nothing changed: teardown dev would remove Application argocd/app1-dev")
+    # Asked to, it would remove the shared cluster while qa still uses it, and changes nothing either.
+    rc, data, message = teardown(tmp_path, work_root, kubeconfig, "--check", "-e", "teardown_cluster=true")
+    assert rc == 0 and message.endswith("kind cluster kindling (teardown_cluster=true)"), message or data
+    assert {key: json.dumps(obj, sort_keys=True) for key, obj in api.objects.items()} == before
+    assert "kindling" in json.loads((tmp_path / "fake-kind.json").read_text())["clusters"]
 
 
 def status(tmp_path, work_root, kubeconfig, *args, **extra):
