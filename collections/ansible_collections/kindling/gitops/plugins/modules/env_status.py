@@ -158,12 +158,11 @@ def read_cluster(module, params, environments):
     applications = dict((env, None) for env in environments)
     if not params["cluster"]:
         return cluster, applications
-    errors = (CoreException, DynamicApiError, ApiException, TransportError)
     try:
         client = get_api_client(module)
         namespace = client.get(client.resource("Namespace", "v1"), name=env_status.IDENTITY_NAMESPACE).to_dict()
         cluster["uid"] = (namespace.get("metadata") or {}).get("uid", "")
-    except errors as error:
+    except (CoreException, DynamicApiError, ApiException, TransportError) as error:
         why = getattr(error, "reason", None) or error
         cluster["error"] = "cannot read namespace %s: %s" % (env_status.IDENTITY_NAMESPACE, why)
         return cluster, applications
@@ -177,7 +176,7 @@ def read_cluster(module, params, environments):
                                            namespace=params["argocd_namespace"]).to_dict()
         except NotFoundError:
             applications[env] = None
-        except errors as error:
+        except (CoreException, DynamicApiError, ApiException, TransportError) as error:
             applications[env] = "unreadable: %s" % (getattr(error, "reason", None) or error)
     return cluster, applications
 
