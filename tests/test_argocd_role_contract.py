@@ -41,6 +41,8 @@ BAD_CHOICES = [{"argocd_state": "gone"}, {"argocd_cluster_flavor": "okd"}, {"ing
 CASES = {
     "check": ([role(check=True)], {}),
     "applied": ([role()], {}),
+    # One env's teardown: the other envs' Applications still use the project, the repository Secret and the UI.
+    "removed": ([role(), role("remove", argocd_state="absent")], {}),
     "no_token": ([role("without", **NO_TOKEN), role("with"), role("without again", **NO_TOKEN)], {}),
     # No git server serves the repository (on kind a local path would be served: repo_on_kind below).
     **{f"bad_url_{index}": ([role()], {"gitops_repo_url": url, "git_server_enabled": False})
@@ -126,6 +128,15 @@ def test_contract_no_token_means_no_secret_and_leaves_an_existing_one_alone(case
     assert without.get("skipped") and without_again.get("skipped"), "without a token the Secret is not touched"
     assert with_token["changed"], "the run with a token writes it"
     assert api.get("secrets", "kindling-gitops-repository", "argocd") is not None, "and a run without one leaves it"
+
+
+def test_contract_absent_removes_this_env_s_application_only(cases):
+    run, api = cases["removed"]
+    assert run.failure() is None, run.failure()
+    assert api.get("applications", "app1-dev", "argocd") is None
+    assert api.get("appprojects", "kindling", "argocd") is not None
+    assert api.get("secrets", "kindling-gitops-repository", "argocd") is not None
+    assert api.get("ingresses", "argocd-server", "argocd") is not None
 
 
 def test_contract_check_mode_writes_nothing(cases):

@@ -239,3 +239,24 @@ def test_kind_double_prints_get_kubeconfig_with_fprintln_like_kind(tmp_path):
                              capture_output=True, text=True).stdout
     assert kubeconfig.read_text().endswith("\n")
     assert printed == kubeconfig.read_text() + "\n"
+
+
+def test_k8s_api_double_is_born_with_the_system_namespaces_whose_uid_is_new_for_each_cluster():
+    """A real API server creates kube-system, kube-public, kube-node-lease and default at start
+    (kubernetes v1.34 pkg/controlplane/controller/systemnamespaces), each with a random uid
+    (k8s.io/apiserver pkg/registry/rest/create.go FillObjectMetaSystemFields: uuid.NewUUID, a v4 UUID):
+    the kube-system uid is how the pipeline tells one cluster from its re-creation."""
+    first, second = KubeAPIDouble().start(), KubeAPIDouble().start()
+    try:
+        uids = []
+        for api in (first, second):
+            listed = json.load(urllib.request.urlopen(f"{api.url}/api/v1/namespaces", timeout=10))
+            assert {"default", "kube-system", "kube-public", "kube-node-lease"} <= {
+                item["metadata"]["name"] for item in listed["items"]}
+            system = json.load(urllib.request.urlopen(f"{api.url}/api/v1/namespaces/kube-system", timeout=10))
+            assert system["status"] == {"phase": "Active"}
+            uids.append(system["metadata"]["uid"])
+        assert uids[0] != uids[1] and all(len(uid) == 36 for uid in uids)
+    finally:
+        first.stop()
+        second.stop()

@@ -13,6 +13,7 @@ import json
 import sys
 import threading
 import urllib.parse
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -45,6 +46,9 @@ RESOURCES = [
     ("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule", True),
 ]
 VERBS = ["create", "delete", "get", "list", "patch", "update"]
+# The namespaces an API server creates when it starts (kubernetes v1.34 pkg/controlplane/controller/systemnamespaces,
+# the list pkg/controlplane/instance.go passes it).
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "default")
 
 
 def merge_patch(target, patch):
@@ -73,6 +77,7 @@ class KubeAPIDouble:
         self._lock = threading.Lock()
         self._resource_version = 1000
         self.server = None
+        self.recreate()
 
     # ---- test-facing API -------------------------------------------------------------
     def start(self):
@@ -104,6 +109,18 @@ class KubeAPIDouble:
         }))
         path.chmod(0o600)
         return path
+
+    def recreate(self):
+        """Stand in for a new cluster behind the same address: every object gone, the system namespaces made again
+        with new uids (k8s.io/apiserver pkg/registry/rest/create.go FillObjectMetaSystemFields: uuid.NewUUID, v4)."""
+        with self._lock:
+            self.objects.clear()
+            for name in SYSTEM_NAMESPACES:
+                self._store(RESOURCES[0], None, {"apiVersion": "v1", "kind": "Namespace",
+                                                 "metadata": {"name": name, "uid": str(uuid.uuid4())},
+                                                 "spec": {"finalizers": ["kubernetes"]},
+                                                 "status": {"phase": "Active"}})
+        return self
 
     def put(self, obj):
         """Store an object as if a controller had created it."""
