@@ -127,6 +127,7 @@ def test_promote_commits_exactly_the_verified_digest(tmp_path):
     assert DIGEST_A in overlay
     deployed = json.loads((work_root / "qa" / "release" / "deployed.json").read_text())
     assert deployed["image"]["digest"] == DIGEST_A and deployed["promoted_from"] == "dev"
+    assert deployed["env"] == "qa" and deployed["made_by_deploy"] is True
     head = subprocess.run(["git", "--git-dir", str(remote), "rev-parse", "main"], capture_output=True, text=True).stdout.strip()
     assert deployed["commit"] == head
 
@@ -191,3 +192,30 @@ def test_promote_into_an_environment_never_bootstrapped_refuses_before_any_chang
     assert (f"qa is not bootstrapped: {wanted}; run ansible-playbook -i inventories/qa playbooks/bootstrap.yml "
             "first. Nothing was changed.") in said, result.stdout[-4000:]
     assert not (work_root / "gitops.git").exists() and not (work_root / "qa" / "release").exists()
+
+
+def test_a_promotion_that_commits_nothing_says_whether_the_commit_it_records_is_its_own(tmp_path):
+    """A rollback reverts only a commit this environment's deploy made: a run that commits nothing keeps its
+    own commit's record as it was, and records another environment's commit on top as not its own."""
+    work_root = promoted_into_qa(tmp_path)
+    deployed_path = work_root / "qa" / "release" / "deployed.json"
+    own = json.loads(deployed_path.read_text())
+
+    again = promote(work_root, "qa")
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-2000:]
+    assert json.loads(deployed_path.read_text()) == own
+
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(work_root / "gitops.git"), str(other)], check=True)
+    (other / "apps/app1/overlays/prod").mkdir(parents=True)
+    (other / "apps/app1/overlays/prod/kustomization.yaml").write_text("resources: [../../base]\n")
+    subprocess.run(["git", "add", "-A"], cwd=other, check=True)
+    subprocess.run(["git", "-c", "user.name=Other", "-c", "user.email=other@example.com", "commit", "-qm", "app1 prod"],
+                   cwd=other, check=True)
+    subprocess.run(["git", "push", "-q", "origin", "main"], cwd=other, check=True)
+    prods = subprocess.run(["git", "rev-parse", "HEAD"], cwd=other, capture_output=True, text=True).stdout.strip()
+
+    unchanged = promote(work_root, "qa")
+    assert unchanged.returncode == 0, unchanged.stdout[-4000:] + unchanged.stderr[-2000:]
+    deployed = json.loads(deployed_path.read_text())
+    assert deployed["commit"] == prods and deployed["env"] == "qa" and deployed["made_by_deploy"] is False
