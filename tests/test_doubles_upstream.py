@@ -260,3 +260,22 @@ def test_k8s_api_double_is_born_with_the_system_namespaces_whose_uid_is_new_for_
     finally:
         first.stop()
         second.stop()
+
+
+@pytest.mark.parametrize("path, message, details", [
+    ("/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/app1-qa", 'applications.argoproj.io "app1-qa" not found',
+     {"group": "argoproj.io", "kind": "applications", "name": "app1-qa"}),
+    ("/api/v1/namespaces/ns/secrets/s", 'secrets "s" not found', {"kind": "secrets", "name": "s"}),
+])
+def test_k8s_api_double_answers_a_missing_object_with_the_api_server_s_404(path, message, details):
+    """apimachinery v0.34.0 pkg/api/errors/errors.go NewNotFound (the resource qualified by its group); Argo CD
+    v3.4.4 answers a missing Application the same (server/application/application.go getAppEnforceRBAC)."""
+    api = KubeAPIDouble().start()
+    try:
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(api.url + path, timeout=10)
+        body = json.load(missing.value)
+        assert missing.value.code == 404 and body["reason"] == "NotFound" and body["code"] == 404
+        assert body["message"] == message and body["details"] == details
+    finally:
+        api.stop()

@@ -130,6 +130,34 @@ def test_revert_undoes_a_commit_and_is_idempotent(remote_and_clone):
     assert not again["changed"], again
 
 
+def test_revert_refuses_a_commit_outside_its_paths_and_a_revert(remote_and_clone):
+    """A rollback reverts only its own environment's deploy: never another environment's commit, never a revert
+    (that would redeploy what was rolled back)."""
+    remote, work = remote_and_clone
+    dev = "apps/app1/overlays/dev"
+    write_overlay(work, "replicas: 1\n")
+    commit(work)
+    write_overlay(work, "replicas: 9\n")
+    bad = commit(work)["commit"]
+    (work / "apps" / "app1" / "overlays" / "qa").mkdir()
+    (work / "apps" / "app1" / "overlays" / "qa" / "kustomization.yaml").write_text("replicas: 2\n")
+    other = commit(work, commit_message="app1 qa: deploy")["commit"]
+    before = remote_log(remote)
+
+    refused = commit(work, revert=other, paths=[dev], commit_message="app1 dev: roll back")
+    assert refused["failed"] and refused["field"] == "revert", refused
+    assert refused["msg"] == (f"revert: {other} changes apps/app1/overlays/qa/kustomization.yaml, outside {dev}; "
+                              "it is not this tree's commit, nothing was reverted")
+    assert remote_log(remote) == before and git("rev-parse", "HEAD", cwd=work) == other
+
+    rollback = commit(work, revert=bad, paths=[dev], commit_message="app1 dev: roll back")["commit"]
+    refused = commit(work, revert=rollback, paths=[dev], commit_message="app1 dev: roll back")
+    assert refused["failed"] and refused["field"] == "revert", refused
+    assert refused["msg"] == (f"revert: {rollback} is itself a revert (of {bad}); reverting it would deploy again "
+                              "what was rolled back, so nothing was reverted (deploy a release instead)")
+    assert git("rev-parse", "HEAD", cwd=work) == rollback
+
+
 def test_bad_input_fails_naming_the_field(remote_and_clone):
     _remote, work = remote_and_clone
     result = commit(work, revert="not-a-sha")

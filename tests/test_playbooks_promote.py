@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from doubles.k8s_api import KubeAPIDouble
+
 ROOT = Path(__file__).resolve().parent.parent
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
@@ -97,12 +99,12 @@ def test_refuses_something_that_is_not_a_digest(work_root, tmp_path):
     assert result.returncode != 0 and "promote_digest: 'latest' is not a digest" in result.stdout
 
 
-def promote(work_root: Path, target: str, *flags, **extra) -> subprocess.CompletedProcess:
+def promote(work_root: Path, target: str, *flags, skip_tags="argocd,preview,verify", **extra) -> subprocess.CompletedProcess:
     """The real promote.yml with the real gitops role; Argo CD and the verification need a cluster, the preview
     an image that can be pulled."""
     variables = {"kindling_work_dir": str(work_root / target), **extra}
     return subprocess.run(["ansible-playbook", "-i", f"inventories/{target}", "playbooks/promote.yml",
-                           "--skip-tags", "argocd,preview,verify", *flags, "-e", json.dumps(variables)],
+                           "--skip-tags", skip_tags, *flags, "-e", json.dumps(variables)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "GITOPS_TOKEN": ""})
 
@@ -125,6 +127,7 @@ def test_promote_commits_exactly_the_verified_digest(tmp_path):
     assert DIGEST_A in overlay
     deployed = json.loads((work_root / "qa" / "release" / "deployed.json").read_text())
     assert deployed["image"]["digest"] == DIGEST_A and deployed["promoted_from"] == "dev"
+    assert deployed["env"] == "qa" and deployed["made_by_deploy"] is True
     head = subprocess.run(["git", "--git-dir", str(remote), "rev-parse", "main"], capture_output=True, text=True).stdout.strip()
     assert deployed["commit"] == head
 
@@ -164,3 +167,55 @@ def test_promote_undoes_a_hand_edit_and_says_so(tmp_path):
     said = " ".join(second.stdout.split())
     assert (f"apps/app1/overlays/qa/kustomization.yaml: overwriting a hand edit, commit {hand_edit[:12]} "
             "by Other <other@example.com>") in said, second.stdout[-4000:]
+
+
+@pytest.mark.parametrize("missing", ["kubeconfig", "application"])
+def test_promote_into_an_environment_never_bootstrapped_refuses_before_any_change(tmp_path, missing):
+    """Only bootstrap applies the env's Application and writes its kubeconfig: without them the Argo CD wait
+    after the push could only fail, leaving the commit and the record behind. The check reads the Application
+    through the API (the double answers 404 like the API server)."""
+    work_root = tmp_path / "work"
+    for env in ("dev", "qa"):
+        (work_root / env).mkdir(parents=True)
+    write_record(work_root, "dev", verified_record("dev", DIGEST_A))
+    api = KubeAPIDouble().start()
+    try:
+        if missing == "application":
+            api.write_kubeconfig(work_root / "qa" / "kubeconfig")
+        result = promote(work_root, "qa", skip_tags="preview,verify")
+    finally:
+        api.stop()
+    said = " ".join(result.stdout.split())
+    assert result.returncode != 0
+    wanted = (f"the kubeconfig {work_root / 'qa' / 'kubeconfig'} does not exist" if missing == "kubeconfig"
+              else "Application argocd/app1-qa does not exist")
+    assert (f"qa is not bootstrapped: {wanted}; run ansible-playbook -i inventories/qa playbooks/bootstrap.yml "
+            "first. Nothing was changed.") in said, result.stdout[-4000:]
+    assert not (work_root / "gitops.git").exists() and not (work_root / "qa" / "release").exists()
+
+
+def test_a_promotion_that_commits_nothing_says_whether_the_commit_it_records_is_its_own(tmp_path):
+    """A rollback reverts only a commit this environment's deploy made: a run that commits nothing keeps its
+    own commit's record as it was, and records another environment's commit on top as not its own."""
+    work_root = promoted_into_qa(tmp_path)
+    deployed_path = work_root / "qa" / "release" / "deployed.json"
+    own = json.loads(deployed_path.read_text())
+
+    again = promote(work_root, "qa")
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-2000:]
+    assert json.loads(deployed_path.read_text()) == own
+
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(work_root / "gitops.git"), str(other)], check=True)
+    (other / "apps/app1/overlays/prod").mkdir(parents=True)
+    (other / "apps/app1/overlays/prod/kustomization.yaml").write_text("resources: [../../base]\n")
+    subprocess.run(["git", "add", "-A"], cwd=other, check=True)
+    subprocess.run(["git", "-c", "user.name=Other", "-c", "user.email=other@example.com", "commit", "-qm", "app1 prod"],
+                   cwd=other, check=True)
+    subprocess.run(["git", "push", "-q", "origin", "main"], cwd=other, check=True)
+    prods = subprocess.run(["git", "rev-parse", "HEAD"], cwd=other, capture_output=True, text=True).stdout.strip()
+
+    unchanged = promote(work_root, "qa")
+    assert unchanged.returncode == 0, unchanged.stdout[-4000:] + unchanged.stderr[-2000:]
+    deployed = json.loads(deployed_path.read_text())
+    assert deployed["commit"] == prods and deployed["env"] == "qa" and deployed["made_by_deploy"] is False

@@ -35,7 +35,8 @@ def test_every_bad_setting_of_the_selected_stages_is_named_before_any_change(tmp
                            gitops_servicemonitor_labels={"app/": "x"}, gitops_replicas=3)
     assert result.rc != 0
     fields = [line.split(":")[0] for line in preflight_lines(result)]
-    assert fields == ["app_replicas", "gitops_app_dir", "gitops_branch", "gitops_resources.limits.cpu",
+    # gitops_overlay_path derives from gitops_app_dir, so it is outside too (and named: the overlay is written there).
+    assert fields == ["app_replicas", "gitops_app_dir", "gitops_branch", "gitops_overlay_path", "gitops_resources.limits.cpu",
                       "gitops_servicemonitor_labels", "verify_attempts", "verify_latency_budget_ms"]
     warnings = " ".join(json.dumps(result.data).split())
     assert "gitops_replicas is set but no role or playbook of this project reads it; did you mean app_replicas?" in warnings

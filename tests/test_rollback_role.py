@@ -70,7 +70,7 @@ def record_the_bad_deploy(tmp_path, gitops):
     """What deploy.yml records before verify.yml runs: the rollback reverts the commit deployed.json names."""
     release = tmp_path / "work" / "release"
     release.mkdir(parents=True, exist_ok=True)
-    (release / "deployed.json").write_text(json.dumps({"env": "dev", "commit": gitops["bad"]}))
+    (release / "deployed.json").write_text(json.dumps({"env": "dev", "commit": gitops["bad"], "made_by_deploy": True}))
 
 
 @pytest.fixture
@@ -142,14 +142,15 @@ def test_records_after_a_rollback_say_what_is_deployed_now(tmp_path, gitops, bro
     verified = {"env": "dev", "commit": gitops["good"], "image": good, "verified": True,
                 "report_path": str(release / "verified-report.json")}
     (release / "verified.json").write_text(json.dumps(verified))
-    (release / "deployed.json").write_text(json.dumps({"env": "dev", "commit": gitops["bad"], "image": bad}))
+    (release / "deployed.json").write_text(json.dumps({"env": "dev", "commit": gitops["bad"], "image": bad,
+                                                       "made_by_deploy": True}))
 
     result = run(tmp_path, gitops, broken_app)
     assert result.rc != 0 and result.failure()[0].endswith("Fail the run, naming the failed checks and the revert")
     revert = git(gitops["remote"], "rev-parse", "main")
     deployed = json.loads((release / "deployed.json").read_text())
     assert deployed == {
-        "env": "dev", "commit": revert, "image": good,
+        "env": "dev", "commit": revert, "image": good, "made_by_deploy": False,
         "restores": {"commit": gitops["good"], "verified": True},
         "reverted": {"commit": gitops["bad"], "image": bad},
         "report_path": str(release / "deployed-report.json"),
@@ -157,3 +158,57 @@ def test_records_after_a_rollback_say_what_is_deployed_now(tmp_path, gitops, bro
     assert json.loads((release / "deployed-report.json").read_text())["ok"] is False
     assert json.loads((release / "verified.json").read_text()) == verified
     assert json.loads((release / "verified-report.json").read_text()) == {"ok": True}
+
+
+def commit_on_top(gitops, path, text, message, revert=None):
+    """A commit pushed on top of the bad deploy (another environment's deploy, or a revert), pulled into the clone."""
+    clone = gitops["clone"]
+    if revert:
+        git(clone, "revert", "--no-edit", revert)
+    else:
+        (clone / path).parent.mkdir(parents=True, exist_ok=True)
+        (clone / path).write_text(text)
+        git(clone, "add", "-A")
+        git(clone, "commit", "--quiet", "-m", message)
+    git(clone, "push", "--quiet", "origin", "main")
+    return git(clone, "rev-parse", "HEAD")
+
+
+QA_OVERLAY = "apps/app1/overlays/qa/kustomization.yaml"
+
+
+@pytest.mark.parametrize("case", ["another env's commit, recorded by a run that committed nothing",
+                                  "the revert of a rollback", "another env's record",
+                                  "named: another env's commit", "named: a revert"])
+def test_a_rollback_reverts_nothing_but_this_envs_own_deploy(tmp_path, gitops, broken_app, case):
+    """Only a commit dev's deploy made and recorded as such, changing dev's overlay only, is ever reverted: a failed
+    re-verification must not revert qa's promotion, nor the previous rollback (which redeploys the failed image)."""
+    if "revert" in case:
+        head = commit_on_top(gitops, None, None, None, revert=gitops["bad"])
+        record = {"env": "dev", "commit": head, "made_by_deploy": False, "reverted": {"commit": gitops["bad"]}}
+        why = f"release/deployed.json records {head}, the revert of a rollback (of {gitops['bad']})"
+        refused = f"revert: {head} is itself a revert (of {gitops['bad']})"
+    elif "commit" in case:
+        head = commit_on_top(gitops, QA_OVERLAY, "images: []\n", "app1 qa: deploy")
+        record = {"env": "dev", "commit": head, "made_by_deploy": False}
+        why = (f"release/deployed.json records {head}, which the deploy of dev did not make (a deploy that committed "
+               "nothing records the branch's head, e.g. another environment's commit)")
+        refused = f"revert: {head} changes {QA_OVERLAY}, outside apps/app1/overlays/dev"
+    else:
+        head = gitops["bad"]
+        record = {"env": "qa", "commit": head, "made_by_deploy": True}
+        why = f"release/deployed.json records {head} for qa, not for dev"
+    release = tmp_path / "work" / "release"
+    release.mkdir(parents=True)
+    (release / "deployed.json").write_text(json.dumps(record))
+
+    result = run(tmp_path, gitops, broken_app, **({"rollback_commit": head} if case.startswith("named") else {}))
+    name, failure = result.failure()
+    if case.startswith("named"):
+        assert name.endswith("Revert the deploy's GitOps commit and push the revert")
+        assert failure["msg"].startswith(refused), failure["msg"]
+    else:
+        assert name.endswith("Refuse a commit this environment's deploy did not make")
+        assert failure["msg"] == f"rollback of app1 dev refused: {why}; nothing was reverted", failure["msg"]
+    assert git(gitops["remote"], "rev-parse", "main") == head
+    assert json.loads((release / "deployed.json").read_text()) == record

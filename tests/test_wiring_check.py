@@ -259,6 +259,7 @@ def test_strict_fails_when_a_link_is_not_followed(tmp_path):
 # so every link is still followed and whole, and the new values show in what was followed.
 HOME = "roles/kindling_defaults/defaults/main.yml"
 HOME_EDITS = [(HOME, "app_name: app1", "app_name: shop"), (HOME, "gitops_branch: main", "gitops_branch: release"),
+              (HOME, 'gitops_app_dir: "apps/{{ app_name }}"', 'gitops_app_dir: "deploy/{{ app_name }}"'),
               (HOME, "kind_cluster_http_port: 8080", "kind_cluster_http_port: 18080"),
               (HOME, "local_registry_host_port: 5001", "local_registry_host_port: 5111"),
               (HOME, "local_registry_name: kind-registry", "local_registry_name: shop-registry"),
@@ -270,5 +271,6 @@ def test_each_shared_value_changed_in_its_one_home_moves_every_consumer(charts, 
     assert rc == 0 and result["broken"] == [], result.get("msg")
     assert {link(line) for line in result["followed"]} == set(LINKS)
     followed = "\n".join(result["followed"])
-    for value in ("shop-qa", "shop.qa.localhost", "release", "18080", "localhost:5111", "shop-registry", "git://shop-git/"):
+    for value in ("shop-qa", "shop.qa.localhost", "release", "deploy/shop/overlays/qa", "18080", "localhost:5111",
+                  "shop-registry", "git://shop-git/"):
         assert value in followed, (value, followed)

@@ -50,6 +50,15 @@ def test_promotion_is_manual_with_the_digest_as_input():
     assert step["env"]["DIGEST"] == "${{ inputs.digest }}"
 
 
+def test_promotion_makes_its_target_ready_before_promoting():
+    """Only bootstrap writes the target's kubeconfig and applies its Application; promote.yml refuses a target
+    without them, so the dispatch bootstraps the target (idempotent) in the same work dir first."""
+    (step,) = [s for s in STEPS if s.get("if") == "github.event_name == 'workflow_dispatch'"]
+    bootstrap = re.search(r'ansible-playbook -i "inventories/\$TARGET" playbooks/bootstrap\.yml\s*\\?\s*'
+                          r'-e kindling_work_dir="\$KINDLING_WORK_ROOT/\$TARGET"', step["run"])
+    assert bootstrap and bootstrap.start() < step["run"].index("playbooks/promote.yml"), step["run"]
+
+
 def test_secrets_only_from_the_secret_store_and_never_inline():
     text = WORKFLOW_PATH.read_text()
     for step in STEPS:

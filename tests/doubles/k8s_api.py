@@ -217,6 +217,17 @@ def _status(code, reason, message):
                   "reason": reason, "code": code}
 
 
+def _not_found(resource, name):
+    """The API server's 404 for a missing object (k8s.io/apimachinery v0.34.0, pkg/api/errors/errors.go
+    `NewNotFound`; the resource qualified by its group as in pkg/runtime/schema/group_version.go
+    `GroupResource.String`): `applications.argoproj.io "app1-qa" not found`. Argo CD v3.4.4 answers a missing
+    Application with this very error (server/application/application.go `getAppEnforceRBAC`)."""
+    group, plural = resource[0], resource[2]
+    code, body = _status(404, "NotFound", '%s "%s" not found' % (plural + "." + group if group else plural, name))
+    body["details"] = dict({"group": group} if group else {}, kind=plural, name=name)
+    return code, body
+
+
 class _Handler(BaseHTTPRequestHandler):
     api = None  # set by KubeAPIDouble.start
     protocol_version = "HTTP/1.1"
@@ -316,7 +327,7 @@ class _Handler(BaseHTTPRequestHandler):
             api._store(resource, namespace, obj)
             return 201, obj
         if existing is None:
-            return _status(404, "NotFound", '%s "%s" not found' % (resource[2], name))
+            return _not_found(resource, name)
         if method == "GET":
             script = api.scripts.get((resource[2], namespace, name))
             if script:

@@ -121,6 +121,34 @@ def _check_paths(clone, paths):
                            field="paths")
 
 
+REVERTS = re.compile(r"^This reverts commit ([0-9a-f]{7,40})\.?$", re.M)
+
+
+def _within(path, paths):
+    """Whether a file of the clone (relative, as git names it) is one of paths or below one."""
+    for top in paths:
+        top = os.path.normpath(top)
+        if top == "." or path == top or path.startswith(top + "/"):
+            return True
+    return False
+
+
+def check_revertible(clone, revert, paths):
+    """Refuse to revert a revert (it would deploy again what was rolled back) or a commit that changes files
+    outside paths (another tree's commit, e.g. another environment's)."""
+    reverted = REVERTS.search(clone.output("log", "-1", "--format=%B", revert))
+    if reverted:
+        raise GitError("revert: %s is itself a revert (of %s); reverting it would deploy again what was rolled back, "
+                       "so nothing was reverted (deploy a release instead)" % (revert, reverted.group(1)),
+                       field="revert")
+    changed = clone.output("diff-tree", "--root", "--no-commit-id", "--name-only", "-r", "-z", revert).split("\0")
+    outside = [path for path in changed if path and not _within(path, paths)]
+    if outside:
+        named = ", ".join(outside[:3]) + (" and %d more" % (len(outside) - 3) if len(outside) > 3 else "")
+        raise GitError("revert: %s changes %s, outside %s; it is not this tree's commit, nothing was reverted"
+                       % (revert, named, ", ".join(paths)), field="revert")
+
+
 def check_clone(clone, remote, branch):
     """Fail early, naming the option, when the clone, its remote or its branch are not what they should be."""
     if not os.path.isdir(clone.path):
@@ -248,6 +276,7 @@ def commit_and_push(clone, paths, message, remote="origin", branch="main", rever
         if not rules.is_commit_sha(revert) or clone.run("cat-file", "-e", revert + "^{commit}", check=False)[0] != 0:
             raise GitError("revert: %r is not a commit in %s" % (revert, clone.path), field="revert")
         revert = clone.output("rev-parse", revert + "^{commit}")
+        check_revertible(clone, revert, paths)
         if clone.output("status", "--porcelain", "--untracked-files=no"):
             raise GitError("revert: the clone has uncommitted changes; a revert needs a clean work tree",
                            field="revert")

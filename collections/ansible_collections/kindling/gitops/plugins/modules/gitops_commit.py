@@ -52,7 +52,12 @@ options:
     type: str
     default: main
   revert:
-    description: SHA of a commit to revert (instead of committing O(paths)).
+    description:
+      - SHA of a commit to revert (instead of committing O(paths)).
+      - The commit must change files under O(paths) only (a rollback passes its environment's overlay directory,
+        so it never reverts another environment's commit), and must not itself be a revert (one whose message
+        says C(This reverts commit <sha>.)), since reverting it would deploy again what was rolled back. Either is
+        refused, naming the files or the reverted commit, and nothing is reverted.
     type: str
   push:
     description: Push after committing.
