@@ -101,6 +101,11 @@ def _positive_number(field, value):
         raise rules.InputError(field, "%r must be a number > 0" % (value,))
 
 
+def _percentile(field, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 100:
+        raise rules.InputError(field, "%r must be a percentile above 0, at most 100" % (value,))
+
+
 def _port(field, value):
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise rules.InputError(field, "%r is not a TCP port (1 to 65535)" % (value,))
@@ -147,6 +152,7 @@ FORMATS = {
     "positive_int32": _positive_int,
     "positive_number": _positive_number,
     "non_negative_number": _non_negative_number,
+    "percentile": _percentile,
     "port": _port,
     "http_url": _http_url,
     "optional_http_url": _optional(_http_url),

@@ -19,7 +19,8 @@ SPEC = preflight.merge_specs([
 ])
 FORMATS = {"app_replicas": "positive_int32", "gitops_resources": "resources", "verify_latency_budget_ms": "positive_number",
            "gitops_app_dir": "relative_path", "gitops_branch": "git_branch", "verify_direct_url": "optional_http_url",
-           "gitops_servicemonitor_labels": "labels", "app_name": "dns_label", "promote_digest": "optional_digest"}
+           "gitops_servicemonitor_labels": "labels", "app_name": "dns_label", "promote_digest": "optional_digest",
+           "verify_latency_percentile": "percentile"}
 
 
 def problems_of(values):
@@ -47,6 +48,8 @@ def test_values_are_converted_like_the_roles_argument_specs_do():
     ({"gitops_servicemonitor_labels": {"app/": "x"}}, "gitops_servicemonitor_labels", "qualified name"),
     ({"app_name": "App_1"}, "app_name", "RFC 1123"),
     ({"promote_digest": "sha256:abc"}, "promote_digest", "digest"),
+    ({"verify_latency_percentile": 101}, "verify_latency_percentile", "at most 100"),
+    ({"verify_latency_percentile": 0}, "verify_latency_percentile", "above 0"),
 ])
 def test_each_bad_value_is_one_line_that_starts_with_its_variable(values, field, words):
     found = problems_of(values)
