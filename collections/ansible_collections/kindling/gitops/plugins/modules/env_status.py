@@ -47,7 +47,9 @@ options:
     type: str
     default: argocd
   cluster:
-    description: Ask the cluster. V(false) without one (the pipeline's no-cluster run).
+    description:
+      - Ask the cluster. V(false) without one (the pipeline's no-cluster run).
+      - A O(kubeconfig) file that does not exist on the build host is taken as no cluster too (nothing is asked).
     type: bool
     default: true
   teardown:
@@ -157,6 +159,12 @@ def read_cluster(module, params, environments):
     cluster = dict(asked=params["cluster"], uid="", error="")
     applications = dict((env, None) for env in environments)
     if not params["cluster"]:
+        return cluster, applications
+    kubeconfig = params.get("kubeconfig")
+    if isinstance(kubeconfig, str) and not os.path.exists(kubeconfig):
+        # No kubeconfig on the build host: this environment knows no cluster (never bootstrapped, or the run
+        # works without one), which is not a cluster that fails to answer.
+        cluster["asked"] = False
         return cluster, applications
     try:
         client = get_api_client(module)
