@@ -77,6 +77,11 @@ def step(envs, acted_on, action, expect_rc=0):
     return result, before, after
 
 
+def remote_commits(run: PipelineRun) -> list[str]:
+    return subprocess.run(["git", "--git-dir", str(run.gitops_remote), "rev-list", "main"], capture_output=True,
+                          text=True, check=True).stdout.split()
+
+
 def test_each_step_changes_only_the_environment_it_acts_on(team):
     dev, qa, prod = team["dev"], team["qa"], team["prod"]
 
@@ -85,6 +90,7 @@ def test_each_step_changes_only_the_environment_it_acts_on(team):
 
     noop, _, again = step(team, "dev", dev.run)
     assert noop.recap["changed"] == 0 and again == first
+    assert "passed earlier, unchanged since" in noop.stdout, "nothing changed: the recorded verification stands"
 
     dev.change_app()
     _, _, changed = step(team, "dev", dev.run)
@@ -94,6 +100,7 @@ def test_each_step_changes_only_the_environment_it_acts_on(team):
     # A direct run into qa is refused before anything changes (qa takes releases from dev by promotion).
     refused, _, _ = step(team, "qa", qa.run, expect_rc=2)
     assert "qa takes its releases from dev by promotion" in refused.stdout
+    assert not qa.work_dir.exists()
 
     _, _, promoted = step(team, "qa", lambda: qa.run(playbook="playbooks/promote.yml"))
     assert promoted["qa"] is not None
@@ -104,8 +111,38 @@ def test_each_step_changes_only_the_environment_it_acts_on(team):
     assert in_prod["prod"] is not None
     assert record(prod, "deployed")["image"]["digest"] == dev_verified["image"]["digest"]
 
-    # A release that fails verification in dev is rolled back there, and only there.
-    dev.change_app()
-    failed, before, after = step(team, "dev", lambda: dev.run(verify_expected_version="9.9.9"), expect_rc=2)
-    assert "verification of app1 dev failed" in failed.stdout
+    # A release that fails verification in dev after it is pushed (one run's settings: two replicas, and a version
+    # the app does not report) is rolled back there, and only there.
+    commits = remote_commits(dev)
+    failed, before, after = step(team, "dev", lambda: dev.run(app_replicas=2, verify_expected_version="9.9.9"),
+                                 expect_rc=2)
     assert after["dev"] == before["dev"], "the revert restores what dev synced before the failed release"
+    (fatal,) = [failure for failure in failed.failures() if "verification of app1 dev failed" in failure]
+    now = remote_commits(dev)
+    deployed_commit, revert_commit = now[1], now[0]
+    assert now[2:] == commits, "exactly the deploy and its revert are added"
+    assert f"reverted {deployed_commit} with {revert_commit} (pushed)" in fatal
+    assert dev.preview_pods() == [], "a failed verification leaves no preview up (even after a rollback)"
+    # The records say what is deployed now: the revert, restoring the verified release...
+    deployed = record(dev, "deployed")
+    assert deployed["commit"] == revert_commit and deployed["made_by_deploy"] is False
+    assert deployed["restores"] == {"commit": dev_verified["commit"], "verified": True}
+    assert deployed["image"] == dev_verified["image"] and deployed["reverted"]["commit"] == deployed_commit
+    assert json.loads(Path(deployed["report_path"]).read_text())["ok"] is False
+    # ...while verified.json still vouches for the release it verified, with its own copy of a passed report.
+    assert record(dev, "verified") == dev_verified
+    assert json.loads(Path(dev_verified["report_path"]).read_text())["ok"] is True
+
+    # The next normal run verifies what the revert deploys, committing nothing, and names the records it rewrites.
+    recovered, _, _ = step(team, "dev", dev.run)
+    assert remote_commits(dev) == now, "the recovery verifies the revert; it commits nothing"
+    assert record(dev, "verified")["commit"] == revert_commit
+    assert recovered.summary_changed() == ["release records written: deployed.json, verified.json"]
+
+    # Tearing dev down removes dev's own state only: qa and prod keep theirs, and the shared services stay.
+    kept = {env: run.file_hashes(run.work_dir) for env, run in team.items() if env != "dev"}
+    torn, _, _ = step(team, "dev", lambda: dev.run(playbook="playbooks/teardown.yml", teardown_confirm="dev"))
+    assert not dev.work_dir.exists()
+    assert {env: run.file_hashes(run.work_dir) for env, run in team.items() if env != "dev"} == kept
+    said = " ".join(torn.stdout.split())
+    assert "(qa, prod still in use (work dir or Application); -e teardown_cluster=true removes them" in said, said[-3000:]

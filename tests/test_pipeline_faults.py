@@ -7,7 +7,9 @@ it verified first when the fault needs a release to fall back on, injects one fa
 the line the user sees, what is left behind (no preview pod after a failed run, records that say what is
 deployed) and, where recovering is the point, that the next normal run recovers. docs/playbooks.md's fault table
 is written from what these tests observe. A registry that is down is the image role's fault, and its message is
-tested there (tests/test_image_role.py); a normal run and a no-op run are tests/test_pipeline_no_cluster.py's.
+tested there (tests/test_image_role.py); a normal run and a no-op run are tests/test_pipeline_no_cluster.py's,
+and a release that fails verification after it is pushed (rolled back in its environment only) is
+tests/test_lifecycle.py's.
 A hand edit on the remote is what a conflict leaves for the next run, which undoes it and says so: that is the
 conflict test's recovery."""
 import json
@@ -67,27 +69,6 @@ def record(run: PipelineRun, name: str) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def failures(result) -> list[str]:
-    """Each `fatal:` result of the run with its (YAML) body, whitespace folded to single spaces."""
-    blocks, current = [], None
-    for line in result.stdout.splitlines():
-        if line.startswith("fatal:"):
-            current = [line]
-            blocks.append(current)
-        elif current is not None and line.startswith(" "):
-            current.append(line)
-        else:
-            current = None
-    return [" ".join(" ".join(block).split()) for block in blocks]
-
-
-def summary_changed(result) -> list[str]:
-    """The summary's `changed` list (the last summary task: site.yml's stages skip theirs)."""
-    block = result.stdout.rsplit("TASK [Summary of the run]", 1)[1].split("PLAY RECAP", 1)[0]
-    changed = re.split(r"\n\s+digest:", block.split("changed:", 1)[1], maxsplit=1)[0]
-    return [line.strip()[2:].strip("'\"") for line in changed.splitlines() if line.strip().startswith("- ")]
-
-
 def recover(run: PipelineRun):
     """A normal run after a fault: passes and leaves no preview."""
     result = run.run()
@@ -100,49 +81,12 @@ def test_unhealthy_in_the_preview_fails_before_committing_and_tears_the_preview_
     # The first release ever, whose preview answers with another version than expected.
     result = pipeline.run(preview_expected_version="9.9.9")
     assert result.returncode == 2
-    assert any("preview of app1 dev failed" in failure for failure in failures(result)), failures(result)
+    assert any("preview of app1 dev failed" in failure for failure in result.failures()), result.failures()
     assert preview_pods(pipeline) == [], "a failed preview must not stay up"
     shown = subprocess.run(["git", "--git-dir", str(pipeline.gitops_remote), "cat-file", "-e", f"main:{OVERLAY}"],
                            capture_output=True)
     assert shown.returncode != 0, "nothing is committed after a failed preview"
     assert record(pipeline, "deployed") == {} and record(pipeline, "verified") == {}
-
-
-def test_unhealthy_after_deploy_rolls_back_records_the_revert_and_tears_the_preview_down(verified):
-    pipeline = verified
-    verified_before = record(pipeline, "verified")
-    verified_report = json.loads(open(verified_before["report_path"]).read())
-    assert verified_report["ok"] is True
-    commits = remote_commits(pipeline)
-
-    result = pipeline.run(app_replicas=2, verify_expected_version="9.9.9")
-    assert result.returncode == 2
-    (fatal,) = [failure for failure in failures(result) if "verification of app1 dev failed" in failure]
-    after = remote_commits(pipeline)
-    deployed_commit, revert_commit = after[1], after[0]
-    assert after[2:] == commits, "exactly the deploy and its revert are added"
-    assert f"reverted {deployed_commit} with {revert_commit} (pushed)" in fatal
-    assert preview_pods(pipeline) == [], "a failed verification must not leave the preview up (even after a rollback)"
-
-    # The records say what is deployed now: the revert, restoring the verified release.
-    deployed = record(pipeline, "deployed")
-    assert deployed["commit"] == revert_commit
-    assert deployed["restores"] == {"commit": verified_before["commit"], "verified": True}
-    assert deployed["image"] == verified_before["image"]
-    assert deployed["reverted"]["commit"] == deployed_commit
-    assert json.loads(open(deployed["report_path"]).read())["ok"] is False
-    # verified.json still vouches for the release it verified, with its own copy of a passed report.
-    verified_after = record(pipeline, "verified")
-    assert verified_after == verified_before
-    assert json.loads(open(verified_after["report_path"]).read()) == verified_report
-    assert verified_after["report_path"] != deployed["report_path"]
-
-    # The next normal run verifies what the revert deploys, committing nothing, and its summary names the
-    # records it rewrites.
-    recovered = recover(pipeline)
-    assert remote_commits(pipeline) == after, "the recovery verifies the revert; it commits nothing"
-    assert record(pipeline, "verified")["commit"] == revert_commit
-    assert summary_changed(recovered) == ["release records written: deployed.json, verified.json"]
 
 
 def test_a_true_conflict_fails_with_one_instruction_and_the_next_run_undoes_the_other_edit_saying_so(verified, tmp_path):
@@ -165,7 +109,7 @@ def test_a_true_conflict_fails_with_one_instruction_and_the_next_run_undoes_the_
     result = pipeline.run(app_replicas=2)
     pusher.join()
     assert result.returncode == 2
-    (fatal,) = [failure for failure in failures(result) if "rebase conflict" in failure]
+    (fatal,) = [failure for failure in result.failures() if "rebase conflict" in failure]
     assert "the rebase was aborted" in fatal and OVERLAY in fatal and "--continue" not in fatal
     assert preview_pods(pipeline) == [], "a failed publish must not leave the kept preview up"
     assert remote_commits(pipeline)[1:] == commits, "only the other clone's commit reached the remote"
@@ -195,8 +139,8 @@ def test_registry_refusing_the_push_fails_naming_the_same_attempts_and_records_n
     try:
         result = pipeline.run(image_registry_retries=1, image_registry_retry_delay=0.2)
         assert result.returncode == 2
-        final = [failure for failure in failures(result) if f"push of {pipeline.repository}:" in failure]
-        assert final and f"registry {registry.host}: push of {pipeline.repository}:" in final[-1], failures(result)
+        final = [failure for failure in result.failures() if f"push of {pipeline.repository}:" in failure]
+        assert final and f"registry {registry.host}: push of {pipeline.repository}:" in final[-1], result.failures()
         assert "failed after 2 attempts (image_registry_retries: 1)" in final[-1]
         assert record(pipeline, "image") == {}, "a failed push records nothing"
         assert preview_pods(pipeline) == []
@@ -232,4 +176,4 @@ def test_ctrl_c_leaves_the_preview_until_the_next_run_removes_it(pipeline):
     # ...until the next run, which removes it first and says so.
     result = recover(pipeline)
     assert "that an earlier run left running (interrupted, e.g. by Ctrl-C)" in " ".join(result.stdout.split())
-    assert any(line.startswith("stale preview ") for line in summary_changed(result))
+    assert any(line.startswith("stale preview ") for line in result.summary_changed())

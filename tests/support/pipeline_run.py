@@ -54,6 +54,25 @@ class RunResult:
         assert match, f"no PLAY RECAP in the output:\n{self.stdout[-3000:]}\n{self.stderr[-2000:]}"
         return {key: int(value) for key, value in match.groupdict().items() if key != "host"}
 
+    def failures(self) -> list[str]:
+        """Each `fatal:` result of the run with its (YAML) body, whitespace folded to single spaces."""
+        blocks, current = [], None
+        for line in self.stdout.splitlines():
+            if line.startswith("fatal:"):
+                current = [line]
+                blocks.append(current)
+            elif current is not None and line.startswith(" "):
+                current.append(line)
+            else:
+                current = None
+        return [" ".join(" ".join(block).split()) for block in blocks]
+
+    def summary_changed(self) -> list[str]:
+        """The summary's `changed` list (the last summary task: site.yml's stages skip theirs)."""
+        block = self.stdout.rsplit("TASK [Summary of the run]", 1)[1].split("PLAY RECAP", 1)[0]
+        changed = re.split(r"\n\s+digest:", block.split("changed:", 1)[1], maxsplit=1)[0]
+        return [line.strip()[2:].strip("'\"") for line in changed.splitlines() if line.strip().startswith("- ")]
+
     def changed_tasks(self) -> list[str]:
         """Names of the tasks that reported `changed` (from the default callback's output)."""
         names, current = [], None
