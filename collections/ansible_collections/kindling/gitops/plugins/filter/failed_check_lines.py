@@ -9,7 +9,7 @@ name: failed_check_lines
 short_description: Each failed check record in words
 version_added: 0.2.0
 description:
-  - C(VIA NAME: DETAIL) for each record whose C(ok) is false; without C(VIA) when the record has no C(via).
+  - "C(VIA NAME: DETAIL) for each record whose C(ok) is false; without C(VIA) when the record has no C(via)."
 author:
   - kindling.gitops maintainers (@kindling)
 options:

@@ -36,6 +36,7 @@ _value:
   type: list
 """
 
+
 def hand_edits(lines, pipeline_email):
     edits = []
     for line in lines or []:

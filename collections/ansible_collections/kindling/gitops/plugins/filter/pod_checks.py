@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: pod_checks
-short_description: Check records of the app's pods: readiness and restarts
+short_description: Check records of the app's pods, readiness and restarts
 version_added: 0.2.0
 description:
   - Two records, C(pods ready) and C(pod restarts), each with C(name), C(via=kubernetes), C(ok), C(detail) and C(latency_ms=null).

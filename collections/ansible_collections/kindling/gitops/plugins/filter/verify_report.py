@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: verify_report
-short_description: The verification report: every check record, tagged with how it was reached, and the failures in words
+short_description: The verification report, every check record tagged with how it was reached and the failures in words
 version_added: 0.2.0
 description:
   - Each source's C(checks) are tagged with its C(via); a source that refused its options (a C(msg), not skipped) is a failed C(options) check.

@@ -78,4 +78,3 @@ def verify_report(pod_check_records, sources):
     if not [check for check in checks if "skipped" not in check]:
         failed = [NOTHING_CHECKED]
     return {"ok": not failed, "failed": failed, "checks": checks}
-

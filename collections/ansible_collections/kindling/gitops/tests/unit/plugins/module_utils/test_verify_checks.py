@@ -46,8 +46,8 @@ def test_unready_and_restarted_pods_are_named():
 
 
 def test_too_few_ready_pods_fail_though_none_is_unready():
-    assert checks([pod("a")], replicas=3)[0] == {"name": "pods ready", "via": "kubernetes", "ok": False,
-                                                  "detail": "1 of 1 ready, want 3", "latency_ms": None}
+    assert checks([pod("a")], replicas=3)[0] == {
+        "name": "pods ready", "via": "kubernetes", "ok": False, "detail": "1 of 1 ready, want 3", "latency_ms": None}
 
 
 def test_failed_check_lines_name_how_each_failed_check_was_reached():
@@ -63,8 +63,8 @@ def test_verify_report_tags_checks_with_their_route_and_words_the_failures():
     refused = {"msg": "url: not a URL", "failed": True}
     skipped = {"skipped": True, "msg": "Conditional result was False"}
     reached = [{"via": "pod a", "result": {"checks": [{"name": "version", "ok": True, "detail": "1.2"}]}}]
-    report = verify_checks.verify_report(pod_records, [("ingress", ingress), ("ingress", skipped), ("direct", refused)]
-                                      + [(r["via"], r["result"]) for r in reached])
+    sources = [("ingress", ingress), ("ingress", skipped), ("direct", refused)] + [(r["via"], r["result"]) for r in reached]
+    report = verify_checks.verify_report(pod_records, sources)
     assert [(c["via"], c["name"]) for c in report["checks"]] == [
         ("kubernetes", "pods ready"), ("kubernetes", "pod restarts"), ("ingress", "health"), ("direct", "options"),
         ("pod a", "version")]
@@ -79,4 +79,3 @@ def test_a_report_of_only_skipped_checks_says_nothing_was_checked():
                                                                                        "skipped": True}]})])
     assert report["ok"] is False
     assert report["failed"] == ["nothing was checked: verify_pods, verify_ingress and verify_direct are all off"]
-
