@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from doubles.ansible_run import playbook_env, run_playbook
+
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = sorted(p for p in (ROOT / "playbooks").glob("*.yml"))
 
@@ -131,20 +133,20 @@ def test_a_render_only_deploy_claims_no_commit(tmp_path):
 def test_check_diff_on_a_machine_that_never_ran_the_pipeline_changes_nothing(tmp_path):
     """`scripts/pipeline dev --check --diff` before any cluster, registry or GitOps repository exists (fake kind and
     helm first on PATH, the real Docker engine): every stage says what a real run would do and nothing is made."""
-    from doubles.ansible_run import playbook_env, run_playbook
+    def docker_names():
+        networks = subprocess.run(["docker", "network", "ls", "--format", "{{.Name}}"], capture_output=True, text=True,
+                                  check=True).stdout.split()
+        containers = subprocess.run(["docker", "container", "ls", "-a", "--format", "{{.Names}}"], capture_output=True,
+                                    text=True, check=True).stdout.split()
+        return set(networks), set(containers)
 
-    def docker_names(kind):
-        listed = subprocess.run(["docker", kind, "ls", *(["-a"] if kind == "container" else []), "--format", "{{.Names}}"
-                                 if kind == "container" else "{{.Name}}"], capture_output=True, text=True, check=True)
-        return set(listed.stdout.split())
-
-    before = (docker_names("network"), docker_names("container"))
+    before = docker_names()
     work_dir = tmp_path / "work" / "dev"
     result = run_playbook(ROOT / "playbooks" / "site.yml", playbook_env(tmp_path), "-i", str(ROOT / "inventories" / "dev"),
                           "--check", "--diff", "-e", json.dumps({"kindling_work_dir": str(work_dir)}), timeout=600)
     assert result.rc == 0, result.failure()
     assert not (tmp_path / "work").exists()
-    assert (docker_names("network"), docker_names("container")) == before
+    assert docker_names() == before
     said = json.dumps(result.data)
     for role in ("platform", "argocd"):
         assert result.result(f"{role} : Say what a real run would "

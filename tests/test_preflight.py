@@ -28,6 +28,16 @@ def preflight_lines(result):
     return failed["msg"].splitlines()
 
 
+def preflight_play(tmp_path, role, entry):
+    """A playbook of the preflight role alone, checking one stage, tagged always as site.yml's first play is."""
+    playbook = tmp_path / "preflight.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "build", "gather_facts": False, "tags": ["always"],
+        "vars": {"check_stage_roles": [{"role": role, "entry": entry}]}, "vars_files": [str(ROOT / "versions.yml")],
+        "roles": [str(ROOT / "roles" / "kindling_defaults"), str(ROOT / "roles" / "preflight")]}]))
+    return playbook
+
+
 def test_every_bad_setting_of_the_selected_stages_is_named_before_any_change(tmp_path):
     result, work_dir = run(tmp_path, flags=CLUSTER_LESS, app_replicas=100000000000, verify_latency_budget_ms=-5,
                            verify_attempts=-1, gitops_app_dir="../../outside", gitops_branch="../evil",
@@ -66,11 +76,7 @@ def test_bootstrap_onto_an_existing_cluster_refuses_a_repository_on_this_machine
 def test_a_run_that_puts_nothing_on_a_cluster_does_not_check_the_url(tmp_path, flags):
     """The cluster-less run (--no-cluster is --skip-tags bootstrap,argocd) and --tags build never reach Argo CD:
     the role in a play that configures Argo CD, tagged always as site.yml's first play is."""
-    playbook = tmp_path / "preflight.yml"
-    playbook.write_text(json.dumps([{
-        "hosts": "build", "gather_facts": False, "tags": ["always"],
-        "vars": {"check_stage_roles": [{"role": "argocd", "entry": "main"}]}, "vars_files": [str(ROOT / "versions.yml")],
-        "roles": [str(ROOT / "roles" / "kindling_defaults"), str(ROOT / "roles" / "preflight")]}]))
+    playbook = preflight_play(tmp_path, "argocd", "main")
     arguments = ("-i", str(ROOT / "inventories" / "dev"), "-e", json.dumps({"kindling_work_dir": str(tmp_path / "work"),
                                                                             "cluster_provider": "existing"}))
     refused = run_playbook(playbook, playbook_env(tmp_path), *arguments)
@@ -106,11 +112,7 @@ def test_a_direct_deploy_into_an_environment_that_takes_promotions_is_refused_un
         "playbooks/promote.yml`; to deploy this working tree to qa anyway, ask for it by name with -e direct_deploy=qa"]
     assert refused.stats["changed"] == 0 and not work_dir.exists()
 
-    playbook = tmp_path / "preflight.yml"
-    playbook.write_text(json.dumps([{
-        "hosts": "build", "gather_facts": False,
-        "vars": {"check_stage_roles": [{"role": "gitops", "entry": "publish"}]}, "vars_files": [str(ROOT / "versions.yml")],
-        "roles": [str(ROOT / "roles" / "kindling_defaults"), str(ROOT / "roles" / "preflight")]}]))
+    playbook = preflight_play(tmp_path, "gitops", "publish")
     asked = run_playbook(playbook, playbook_env(tmp_path), "-i", str(ROOT / "inventories" / "qa"), "-e",
                          json.dumps({"kindling_work_dir": str(tmp_path / "work"), "direct_deploy": "qa"}))
     checked = asked.result("Check every variable, binary and URL the selected stages use, before the first change")
